@@ -1,0 +1,20 @@
+# cortexbench: measure each benchmark, summarise, compare with the baseline, check, report.
+# Every rule is a thin call to the `cortexbench` CLI; see workflow/rules/ for one file per stage.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/run.smk"
+include: "workflow/rules/summary.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        "results/summary.parquet",

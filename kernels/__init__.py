@@ -1,0 +1,50 @@
+"""Neuromorphic kernels under benchmark.
+
+Every module in this package that defines ``BENCHMARK`` (a
+:class:`kernels.benchmark.Benchmark`) is a benchmark; the module's name is the
+benchmark's name. Adding a kernel means adding one module and one config entry.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+
+from kernels.benchmark import Benchmark
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+_NOT_BENCHMARKS = {"benchmark", "reference", "speed"}
+
+
+def module_names() -> list[str]:
+    """Names of the kernel modules, without importing them (cheap; used by Snakemake)."""
+    return sorted(
+        info.name
+        for info in pkgutil.iter_modules([str(PACKAGE_DIR)])
+        if not info.name.startswith("_") and info.name not in _NOT_BENCHMARKS
+    )
+
+
+def registry() -> dict[str, Benchmark]:
+    """Every benchmark, by name."""
+    found: dict[str, Benchmark] = {}
+    for name in module_names():
+        module = importlib.import_module(f"kernels.{name}")
+        bench = getattr(module, "BENCHMARK", None)
+        if isinstance(bench, Benchmark):
+            found[bench.name] = bench
+    return found
+
+
+def canonical_name(name: str) -> str:
+    """Map an alias such as ``ttfs-encoding`` to ``ttfs_encoding``; unknown names raise KeyError."""
+    for bench in registry().values():
+        if name == bench.name or name in bench.aliases:
+            return bench.name
+    raise KeyError(name)
+
+
+def get(name: str) -> Benchmark:
+    """The benchmark called ``name`` (or one of its aliases); unknown names raise KeyError."""
+    return registry()[canonical_name(name)]

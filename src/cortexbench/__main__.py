@@ -1,0 +1,5 @@
+import sys
+
+from cortexbench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,86 @@
+"""``cortexbench run BENCHMARK``: measure one benchmark and write its samples."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from cortexbench.atomic import ensure_writable
+from cortexbench.config import DEFAULT_CONFIG_PATH, benchmark_settings, load_config
+from cortexbench.errors import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("run", help="measure one benchmark in fresh worker processes")
+    parser.add_argument("benchmark", help="benchmark name, e.g. ttfs_encoding")
+    parser.add_argument("--out", type=Path, help="output Parquet (default results/runs/NAME.parquet)")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, help="config file")
+    parser.add_argument(
+        "--settings-file",
+        type=Path,
+        help="resolved settings as JSON (what the Snakemake rule passes); overrides --config",
+    )
+    parser.add_argument(
+        "--kernels",
+        type=Path,
+        default=None,
+        help="folder holding the kernels/ package to measure (default: this folder)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.set_defaults(handler=handle)
+
+
+def resolve_name(name: str, configured: list[str]) -> str:
+    """Accept the canonical name or a hyphenated alias such as ``ttfs-encoding``."""
+    candidate = name.replace("-", "_")
+    if candidate in configured:
+        return candidate
+    raise UserError(
+        f"unknown benchmark '{name}'; configured benchmarks: {', '.join(sorted(configured))}"
+    )
+
+
+def handle(args: argparse.Namespace) -> int:
+    import kernels  # noqa: F401  (fails early and clearly if the package is missing)
+
+    from cortexbench.measure.engine import run_benchmark
+    from cortexbench.results import write_samples
+
+    if args.settings_file:
+        try:
+            settings = json.loads(args.settings_file.read_text())
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{args.settings_file}: cannot read settings JSON ({exc})")
+        name = resolve_name(args.benchmark, [settings.get("benchmark", "")])
+    else:
+        config = load_config(args.config)
+        name = resolve_name(args.benchmark, list(config["benchmarks"]))
+        settings = benchmark_settings(config, name)
+    kernels_root = args.kernels or Path.cwd()
+    if not (kernels_root / "kernels" / "__init__.py").is_file():
+        raise UserError(f"{kernels_root}: has no kernels/ package; pass --kernels DIR")
+    _check_kernel_exists(name, kernels_root)
+    out = args.out or Path("results") / "runs" / f"{name}.parquet"
+    ensure_writable(out)
+
+    def progress(message: str) -> None:
+        if not args.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    samples, meta = run_benchmark(settings, kernels_root=str(kernels_root.resolve()), progress=progress)
+    if samples.empty:
+        failures = "; ".join(w.get("failure", "") for w in meta["workers"])
+        raise UserError(f"{name}: every worker failed ({failures})")
+    write_samples(out, samples, meta)
+    progress(f"{name}: wrote {len(samples)} samples to {out}")
+    return 0
+
+
+def _check_kernel_exists(name: str, kernels_root: Path) -> None:
+    if not (kernels_root / "kernels" / f"{name}.py").is_file():
+        raise UserError(
+            f"benchmark '{name}' is configured but kernels/{name}.py does not exist; add the "
+            "kernel module or remove the config entry"
+        )

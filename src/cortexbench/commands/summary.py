@@ -1,0 +1,29 @@
+"""``cortexbench summary RUN...``: one row of statistics per benchmark."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cortexbench.atomic import ensure_writable
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("summary", help="summarise run files into one table")
+    parser.add_argument("runs", nargs="+", type=Path, help="results/runs/*.parquet")
+    parser.add_argument("--out", type=Path, default=Path("results/summary.parquet"))
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    import pyarrow as pa
+
+    from cortexbench.results import read_samples, write_table
+    from cortexbench.summary import summarize
+
+    ensure_writable(args.out)
+    runs = [read_samples(path) for path in args.runs]
+    table = summarize(runs)
+    meta = {"kind": "summary", "runs": [str(p) for p in args.runs]}
+    write_table(args.out, pa.Table.from_pandas(table, preserve_index=False), meta)
+    return 0

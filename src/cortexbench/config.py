@@ -1,0 +1,114 @@
+"""Load and validate ``config/config.yaml`` against ``workflow/schemas/config.schema.yaml``.
+
+Kept free of pandas and NumPy: the Snakefile imports it on every invocation.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cortexbench.errors import UserError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+DEFAULT_CONFIG_PATH = Path("config") / "config.yaml"
+
+
+@cache
+def schema() -> dict[str, Any]:
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG_PATH) -> dict[str, Any]:
+    """Read, validate and complete with defaults the YAML config at ``path``."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such config file; run from the project folder or pass --config")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read config ({exc})")
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise UserError(f"{path}: not valid YAML{where}; fix the syntax")
+    return validate_config(raw, source=str(path))
+
+
+def validate_config(config: Any, *, source: str = "config") -> dict[str, Any]:
+    """Validate ``config`` and return a copy completed with the schema's defaults."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is not None:
+        raise UserError(f"{source}: {_describe(error)}")
+    completed = copy.deepcopy(config)
+    _fill_defaults(completed, schema(), schema())
+    return completed
+
+
+def _describe(error: Any) -> str:
+    path = ".".join(str(part) for part in error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        key = ".".join(filter(None, [path, extra[0] if extra else "?"]))
+        hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+        return f"unknown key '{key}'{hint}"
+    if error.validator == "required":
+        return f"{error.message} (at '{path or 'top level'}')"
+    if error.validator == "pattern" and error.validator_value and path == "benchmarks":
+        return f"benchmark name {error.instance!r} must be lower_snake_case"
+    message = error.message.splitlines()[0]
+    return f"'{path or 'top level'}': {message}"
+
+
+def _fill_defaults(node: Any, node_schema: dict[str, Any], root: dict[str, Any]) -> None:
+    if "$ref" in node_schema:
+        ref = node_schema["$ref"].removeprefix("#/$defs/")
+        node_schema = {**root["$defs"][ref], **{k: v for k, v in node_schema.items() if k != "$ref"}}
+    if not isinstance(node, dict):
+        return
+    for key, sub in node_schema.get("properties", {}).items():
+        if key not in node and "default" in sub:
+            node[key] = copy.deepcopy(sub["default"])
+        if key in node:
+            _fill_defaults(node[key], sub, root)
+    extra = node_schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key, value in node.items():
+            if key not in node_schema.get("properties", {}):
+                _fill_defaults(value, extra, root)
+
+
+def benchmark_settings(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """Everything that determines one benchmark's measurement, merged into one flat mapping.
+
+    A change to this mapping is what makes Snakemake rerun that benchmark (and only it).
+    """
+    if name not in config["benchmarks"]:
+        known = ", ".join(sorted(config["benchmarks"]))
+        raise UserError(f"unknown benchmark '{name}'; configured benchmarks: {known}")
+    bench = config["benchmarks"][name]
+    measurement = config.get("measurement", {})
+    return {
+        "benchmark": name,
+        "iterations": bench["iterations"],
+        "seed": bench.get("seed", 0),
+        "case": bench.get("case", {}),
+        **{key: value for key, value in measurement.items()},
+        **({"workers": bench["workers"]} if "workers" in bench else {}),
+    }
+
+
+def settings_json(settings: dict[str, Any]) -> str:
+    """Canonical JSON of a settings mapping (stable across runs, so params compare equal)."""
+    return json.dumps(settings, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,5 @@
+"""Errors that are the user's to fix: the CLI prints them as one line, without a traceback."""
+
+
+class UserError(Exception):
+    """Bad input (a name, a file, a config key): the message says what is wrong and how to fix it."""

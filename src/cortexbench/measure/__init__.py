@@ -1,0 +1,1 @@
+"""Measurement: fresh worker processes time a kernel; the engine collects their samples."""

@@ -1,0 +1,169 @@
+"""One measurement process: ``python -m cortexbench.measure.worker SPEC.json RESULT.json``.
+
+It warms up, calibrates an inner loop for very short operations, times operations with
+``perf_counter_ns`` and the garbage collector off, validates each output outside the timed
+region, then measures memory in separate untimed operations with tracemalloc.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import resource
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+MAX_ERROR_CHARS = 500
+
+
+def timer_resolution_ns(probes: int = 2000) -> int:
+    """Effective resolution: the smallest step the clock shows, or its stated resolution."""
+    stated = math.ceil(time.get_clock_info("perf_counter").resolution * 1e9)
+    smallest = None
+    for _ in range(probes):
+        t0 = time.perf_counter_ns()
+        t1 = time.perf_counter_ns()
+        while t1 == t0:
+            t1 = time.perf_counter_ns()
+        step = t1 - t0
+        smallest = step if smallest is None else min(smallest, step)
+    return max(stated, smallest or 1)
+
+
+def calibrate_loops(operation: Any, inputs: Any, min_sample_ns: int, max_loops: int = 1 << 20) -> int:
+    """Fewest inner-loop repetitions for which one sample lasts at least ``min_sample_ns``."""
+    loops = 1
+    while loops < max_loops:
+        t0 = time.perf_counter_ns()
+        try:
+            for _ in range(loops):
+                operation(inputs)
+        except Exception:
+            return 1  # failures are counted per sample; do not stretch them
+        elapsed = time.perf_counter_ns() - t0
+        if elapsed >= min_sample_ns:
+            break
+        loops *= 2 if elapsed * 2 >= min_sample_ns else max(2, min_sample_ns // max(elapsed, 1))
+    return int(min(loops, max_loops))
+
+
+def describe_error(exc: BaseException) -> str:
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text[:MAX_ERROR_CHARS]
+
+
+def measure(spec: dict[str, Any]) -> dict[str, Any]:
+    if spec.get("kernels_root"):
+        sys.path.insert(0, spec["kernels_root"])
+    import kernels
+
+    from cortexbench.environment import fingerprint
+
+    started_at_ns = time.time_ns()
+    bench = kernels.get(spec["benchmark"])
+    case = {**bench.default_case, **spec.get("case", {})}
+    inputs = bench.make_inputs(spec["seed"], **case)
+    operation, validate = bench.operation, bench.validate
+
+    warmup_ns: list[int] = []
+    for _ in range(max(1, spec["warmup_ops"])):
+        t0 = time.perf_counter_ns()
+        try:
+            operation(inputs)
+        except Exception:
+            pass
+        warmup_ns.append(time.perf_counter_ns() - t0)
+
+    resolution = timer_resolution_ns()
+    min_sample_ns = spec.get("min_sample_ns") or 100 * resolution
+    loops = calibrate_loops(operation, inputs, min_sample_ns)
+    n_samples = max(1, math.ceil(spec["ops"] / loops))
+
+    durations: list[float] = []
+    oks: list[bool] = []
+    errors: list[str | None] = []
+    last_good = None
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(n_samples):
+            output = None
+            error = None
+            t0 = time.perf_counter_ns()
+            try:
+                for _ in range(loops):
+                    output = operation(inputs)
+                t1 = time.perf_counter_ns()
+            except Exception as exc:
+                t1 = time.perf_counter_ns()
+                error = describe_error(exc)
+            if error is None:
+                try:
+                    reason = validate(inputs, output)
+                except Exception as exc:
+                    reason = f"validator raised {describe_error(exc)}"
+                if reason:
+                    error = f"invalid output: {reason}"[:MAX_ERROR_CHARS]
+                else:
+                    last_good = output
+            durations.append((t1 - t0) / loops)
+            oks.append(error is None)
+            errors.append(error)
+            del output
+    finally:
+        gc.enable()
+
+    metrics: dict[str, float] = {}
+    if last_good is not None:
+        metrics = {k: float(v) for k, v in bench.metrics(inputs, last_good).items()}
+    del last_good
+
+    gc.collect()
+    tracemalloc.start()
+    peaks: list[int] = []
+    try:
+        for _ in range(spec["memory_ops"]):
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            try:
+                output = operation(inputs)
+                del output
+            except Exception:
+                pass
+            peaks.append(max(0, tracemalloc.get_traced_memory()[1] - before))
+    finally:
+        tracemalloc.stop()
+
+    return {
+        "benchmark": bench.name,
+        "case_params": case,
+        "durations_ns": durations,
+        "ok": oks,
+        "errors": errors,
+        "inner_loops": loops,
+        "warmup_ops": len(warmup_ns),
+        "timer_resolution_ns": resolution,
+        "min_sample_ns": min_sample_ns,
+        "custom_metrics": metrics,
+        "tracemalloc_peak_bytes": sorted(peaks)[len(peaks) // 2] if peaks else None,
+        "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "environment": fingerprint(),
+        "started_at_ns": started_at_ns,
+        "ended_at_ns": time.time_ns(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    spec_path, result_path = (argv or sys.argv[1:])[:2]
+    spec = json.loads(Path(spec_path).read_text())
+    result = measure(spec)
+    Path(result_path).write_text(json.dumps(result, allow_nan=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""The measurement engine on synthetic kernels whose behaviour is known."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from cortexbench.config import benchmark_settings, validate_config
+from cortexbench.measure.engine import run_benchmark, split_ops, worker_environment
+from cortexbench.results import read_samples, write_samples
+from tests.conftest import cortexbench, make_kernels_root
+
+
+def settings_for(name: str, iterations: int = 6, **measurement) -> dict:
+    measurement = {"workers": 2, "warmup_ops": 1, "memory_ops": 1, **measurement}
+    config = validate_config(
+        {"measurement": measurement, "benchmarks": {name: {"iterations": iterations}}}
+    )
+    return benchmark_settings(config, name)
+
+
+def test_split_ops_shares_the_total():
+    assert split_ops(1000, 10) == [100] * 10
+    assert split_ops(7, 3) == [3, 2, 2]
+    assert sum(split_ops(301, 7)) == 301
+
+
+def test_samples_and_metadata(tmp_path, monkeypatch):
+    root = make_kernels_root(tmp_path, {"steady": ("return np.sort(x)", "None")})
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_fake_secret_value")
+    samples, meta = run_benchmark(settings_for("steady", iterations=7), kernels_root=str(root))
+    assert len(samples) == 7
+    assert sorted(samples["worker"].unique()) == [0, 1]
+    assert samples["ok"].all() and (samples["duration_ns"] > 0).all()
+    assert meta["benchmark"] == "steady"
+    assert len(meta["workers"]) == 2
+    for worker in meta["workers"]:
+        assert worker["exit_status"] == 0
+        assert worker["started_at_ns"] < worker["ended_at_ns"]
+        assert worker["custom_metrics"]["total"] > 0
+        assert worker["tracemalloc_peak_bytes"] >= 8000  # the sorted copy of 1000 float64
+    env = meta["environment"]
+    for key in ("os", "arch", "cpu_model", "cpu_count", "total_memory_gb", "python_version",
+                "numpy_version", "blas", "snakemake_version", "cortexbench_version"):
+        assert key in env
+    assert env["env"]["OMP_NUM_THREADS"] == "1"
+    assert env["env"]["MALLOC_MMAP_THRESHOLD_"] == "16777216"
+    assert "GITHUB_TOKEN" not in env["env"]
+    out = tmp_path / "run.parquet"
+    write_samples(out, samples, meta)
+    assert b"ghp_fake_secret_value" not in out.read_bytes()
+    assert read_samples(out)[1]["settings"]["iterations"] == 7
+
+
+def test_allocator_and_threads_follow_settings():
+    env = worker_environment({"threads": 3, "tune_allocator": False},
+                             base={"MALLOC_MMAP_THRESHOLD_": "1", "PATH": "/bin"})
+    assert env["OPENBLAS_NUM_THREADS"] == "3"
+    assert "MALLOC_MMAP_THRESHOLD_" not in env
+    assert env["PATH"] == "/bin"
+
+
+def test_failures_are_counted_with_their_messages(tmp_path):
+    body = """
+global CALLS
+CALLS = globals().get("CALLS", 0) + 1
+if CALLS % 2 == 0:
+    raise RuntimeError(f"call {CALLS} failed")
+return x + 1
+"""
+    root = make_kernels_root(
+        tmp_path,
+        {
+            "flaky": (body, "None"),
+            "wrong": ("return x", "'output is not sorted'"),
+        },
+    )
+    samples, _ = run_benchmark(settings_for("flaky", iterations=20, warmup_ops=0),
+                               kernels_root=str(root))
+    failed = samples[~samples["ok"]]
+    assert 0 < len(failed) < len(samples)
+    assert failed["error"].str.match(r"RuntimeError: call \d+ failed").all()
+    samples, _ = run_benchmark(settings_for("wrong"), kernels_root=str(root))
+    assert not samples["ok"].any()
+    assert (samples["error"] == "invalid output: output is not sorted").all()
+
+
+def test_fast_operations_use_a_calibrated_inner_loop(tmp_path):
+    root = make_kernels_root(tmp_path, {"tiny": ("return x[0]", "None")})
+    samples, meta = run_benchmark(settings_for("tiny", iterations=2000), kernels_root=str(root))
+    loops = samples["inner_loops"].iloc[0]
+    assert loops > 1
+    assert abs(int((samples["inner_loops"]).sum()) - 2000) < 2 * loops
+    # each sample lasts at least ~100x the timer's resolution
+    resolution = meta["measurement"]["timer_resolution_ns"]
+    assert (samples["duration_ns"] * samples["inner_loops"]).median() >= 50 * resolution
+
+
+def test_dead_and_hanging_workers_are_reported(tmp_path):
+    root = make_kernels_root(
+        tmp_path,
+        {
+            "dies": ("import os\nos._exit(3)", "None"),
+            "hangs": ("import time\ntime.sleep(60)", "None"),
+        },
+    )
+    samples, meta = run_benchmark(settings_for("dies"), kernels_root=str(root))
+    assert samples.empty
+    assert [w["exit_status"] for w in meta["workers"]] == [3, 3]
+    samples, meta = run_benchmark(
+        settings_for("hangs", worker_timeout_s=1, workers=1), kernels_root=str(root)
+    )
+    assert samples.empty
+    assert "timed out after 1 s" in meta["workers"][0]["failure"]
+
+
+def test_cli_bad_input_is_one_line_and_leaves_nothing(tmp_path, project):
+    out = project / "results" / "runs" / "nope.parquet"
+    done = cortexbench(project, "run", "nope", "--out", str(out))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "unknown benchmark 'nope'" in done.stderr
+    assert "Traceback" not in done.stderr and not out.exists()
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    done = cortexbench(project, "run", "ttfs_encoding", "--out", str(blocker / "x.parquet"))
+    assert done.returncode == 2 and "cannot write" in done.stderr
+    assert "Traceback" not in done.stderr
+
+    (project / "config" / "config.yaml").write_text("benchmarks: {ttfs_encoding: {iterations: -5}}")
+    done = cortexbench(project, "run", "ttfs_encoding")
+    assert done.returncode == 2 and "benchmarks.ttfs_encoding.iterations" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_cli_accepts_aliases_and_every_worker_failing_is_an_error(tmp_path):
+    root = make_kernels_root(tmp_path, {"dies": ("import os\nos._exit(3)", "None")})
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text(
+        "measurement: {workers: 1, warmup_ops: 1}\nbenchmarks: {dies: {iterations: 2}}\n"
+    )
+    out = tmp_path / "dies.parquet"
+    done = cortexbench(root, "run", "dies", "--out", str(out), "--quiet")
+    assert done.returncode == 2
+    assert "every worker failed" in done.stderr and not out.exists()
+    assert os.listdir(tmp_path).count("dies.parquet") == 0
+
+
+@pytest.mark.parametrize("alias", ["ttfs-encoding", "ttfs_encoding"])
+def test_run_by_alias(project, alias):
+    out = project / "out.parquet"
+    done = cortexbench(project, "run", alias, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    frame, meta = read_samples(out)
+    assert set(frame["benchmark"]) == {"ttfs_encoding"}
+    assert "worker 2/2 done" in done.stderr
+    assert meta["git"]["commit"] and meta["git"]["dirty"] is False
