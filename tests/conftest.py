@@ -12,7 +12,16 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = (".gitignore", "Snakefile", "workflow", "profiles", "config", "kernels", "src", "pyproject.toml")
+PROJECT_FILES = (
+    ".gitignore",
+    "Snakefile",
+    "workflow",
+    "profiles",
+    "config",
+    "kernels",
+    "src",
+    "pyproject.toml",
+)
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "cortexbench tests",
     "GIT_AUTHOR_EMAIL": "tests@cortexbench.invalid",
@@ -90,7 +99,7 @@ def project(tmp_path: Path) -> Path:
     return copy
 
 
-FAKE_KERNEL_TEMPLATE = '''
+FAKE_KERNEL_TEMPLATE = """
 import numpy as np
 from kernels.benchmark import Benchmark
 
@@ -109,7 +118,7 @@ BENCHMARK = Benchmark(
     floor=operation,
     aliases=("{alias}",),
 )
-'''
+"""
 
 
 def make_kernels_root(root: Path, kernels: dict[str, tuple[str, str]]) -> Path:

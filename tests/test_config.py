@@ -29,10 +29,15 @@ def test_defaults_are_filled():
         ({"benchmarks": {"x": {"iterations": 3, "iteratons": 4}}}, "benchmarks.x.iteratons"),
         ({"benchmarks": {"x": {"iterations": -1}}}, "benchmarks.x.iterations"),
         ({"benchmarks": {"x": {"iterations": "many"}}}, "benchmarks.x.iterations"),
-        ({"benchmarks": {"x": {"iterations": 3}}, "measurement": {"workers": 0}}, "measurement.workers"),
+        (
+            {"benchmarks": {"x": {"iterations": 3}}, "measurement": {"workers": 0}},
+            "measurement.workers",
+        ),
         ({"benchmarks": {"x": {"iterations": 3, "threshold": 2}}}, "benchmarks.x.threshold"),
-        ({"benchmarks": {"x": {"iterations": 3, "budget": {"max_error_rate": 5}}}},
-         "benchmarks.x.budget.max_error_rate"),
+        (
+            {"benchmarks": {"x": {"iterations": 3, "budget": {"max_error_rate": 5}}}},
+            "benchmarks.x.budget.max_error_rate",
+        ),
         ({"benchmarks": {}}, "benchmarks"),
     ],
 )

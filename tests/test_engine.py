@@ -41,8 +41,18 @@ def test_samples_and_metadata(tmp_path, monkeypatch):
         assert worker["custom_metrics"]["total"] > 0
         assert worker["tracemalloc_peak_bytes"] >= 8000  # the sorted copy of 1000 float64
     env = meta["environment"]
-    for key in ("os", "arch", "cpu_model", "cpu_count", "total_memory_gb", "python_version",
-                "numpy_version", "blas", "snakemake_version", "cortexbench_version"):
+    for key in (
+        "os",
+        "arch",
+        "cpu_model",
+        "cpu_count",
+        "total_memory_gb",
+        "python_version",
+        "numpy_version",
+        "blas",
+        "snakemake_version",
+        "cortexbench_version",
+    ):
         assert key in env
     assert env["env"]["OMP_NUM_THREADS"] == "1"
     assert env["env"]["MALLOC_MMAP_THRESHOLD_"] == "16777216"
@@ -54,8 +64,10 @@ def test_samples_and_metadata(tmp_path, monkeypatch):
 
 
 def test_allocator_and_threads_follow_settings():
-    env = worker_environment({"threads": 3, "tune_allocator": False},
-                             base={"MALLOC_MMAP_THRESHOLD_": "1", "PATH": "/bin"})
+    env = worker_environment(
+        {"threads": 3, "tune_allocator": False},
+        base={"MALLOC_MMAP_THRESHOLD_": "1", "PATH": "/bin"},
+    )
     assert env["OPENBLAS_NUM_THREADS"] == "3"
     assert "MALLOC_MMAP_THRESHOLD_" not in env
     assert env["PATH"] == "/bin"
@@ -76,8 +88,9 @@ return x + 1
             "wrong": ("return x", "'output is not sorted'"),
         },
     )
-    samples, _ = run_benchmark(settings_for("flaky", iterations=20, warmup_ops=0),
-                               kernels_root=str(root))
+    samples, _ = run_benchmark(
+        settings_for("flaky", iterations=20, warmup_ops=0), kernels_root=str(root)
+    )
     failed = samples[~samples["ok"]]
     assert 0 < len(failed) < len(samples)
     assert failed["error"].str.match(r"RuntimeError: call \d+ failed").all()

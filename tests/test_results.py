@@ -86,7 +86,7 @@ def test_missing_column_and_wrong_type(tmp_path):
     wrong = samples().assign(duration_ns=["x", "y"])
     table = pa.Table.from_pandas(wrong, preserve_index=False)
     pq.write_table(table.replace_schema_metadata(meta), tmp_path / "b.parquet")
-    with pytest.raises(UserError, match="column 'duration_ns' is .*string, expected double"):
+    with pytest.raises(UserError, match=r"column 'duration_ns' is .*string, expected double"):
         read_samples(tmp_path / "b.parquet")
 
 

@@ -11,7 +11,16 @@ from cortexbench.summary import summarize, summarize_run, worker_medians
 def frame(rows):
     return pd.DataFrame(
         rows,
-        columns=["benchmark", "case", "worker", "sample", "duration_ns", "inner_loops", "ok", "error"],
+        columns=[
+            "benchmark",
+            "case",
+            "worker",
+            "sample",
+            "duration_ns",
+            "inner_loops",
+            "ok",
+            "error",
+        ],
     )
 
 
@@ -30,10 +39,16 @@ def test_statistics_match_hand_computed_values():
     meta = {
         "benchmark": "b",
         "workers": [
-            {"tracemalloc_peak_bytes": 1048576, "max_rss_bytes": 2 * 1048576,
-             "custom_metrics": {"spikes": 2.0}},
-            {"tracemalloc_peak_bytes": 3 * 1048576, "max_rss_bytes": 5 * 1048576,
-             "custom_metrics": {"spikes": 4.0}},
+            {
+                "tracemalloc_peak_bytes": 1048576,
+                "max_rss_bytes": 2 * 1048576,
+                "custom_metrics": {"spikes": 2.0},
+            },
+            {
+                "tracemalloc_peak_bytes": 3 * 1048576,
+                "max_rss_bytes": 5 * 1048576,
+                "custom_metrics": {"spikes": 4.0},
+            },
         ],
     }
     row = summarize_run(samples, meta)
@@ -88,10 +103,21 @@ def test_worker_medians_ignore_failures():
 
 def test_summary_has_one_sorted_row_per_benchmark():
     def run(name):
-        return frame([(name, "default", 0, 0, 1.0, 1, True, None)]), {"benchmark": name, "workers": [{}]}
+        return frame([(name, "default", 0, 0, 1.0, 1, True, None)]), {
+            "benchmark": name,
+            "workers": [{}],
+        }
 
     table = summarize([run("zeta"), run("alpha")])
     assert table["benchmark"].tolist() == ["alpha", "zeta"]
-    for column in ("avg_duration_ns", "p99_duration_ns", "throughput", "memory_usage_mb",
-                   "peak_memory_mb", "error_rate", "successful_ops", "failed_ops"):
+    for column in (
+        "avg_duration_ns",
+        "p99_duration_ns",
+        "throughput",
+        "memory_usage_mb",
+        "peak_memory_mb",
+        "error_rate",
+        "successful_ops",
+        "failed_ops",
+    ):
         assert column in table.columns

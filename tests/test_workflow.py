@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import time
@@ -55,7 +56,7 @@ def test_benchmark_jobs_never_overlap(ran: Path):
         for name in TINY_CONFIG["benchmarks"]
         for meta in [read_metadata(ran / "results" / "runs" / f"{name}.parquet")]
     )
-    for (_, end, first), (start, _, second) in zip(spans, spans[1:], strict=False):
+    for (_, end, first), (start, _, second) in itertools.pairwise(spans):
         assert end <= start, f"{first} and {second} were timed at the same time"
 
 

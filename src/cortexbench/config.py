@@ -32,7 +32,9 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG_PATH) -> dict[str,
     try:
         raw = yaml.safe_load(path.read_text())
     except FileNotFoundError:
-        raise UserError(f"{path}: no such config file; run from the project folder or pass --config")
+        raise UserError(
+            f"{path}: no such config file; run from the project folder or pass --config"
+        )
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot read config ({exc})")
     except yaml.YAMLError as exc:
@@ -74,7 +76,10 @@ def _describe(error: Any) -> str:
 def _fill_defaults(node: Any, node_schema: dict[str, Any], root: dict[str, Any]) -> None:
     if "$ref" in node_schema:
         ref = node_schema["$ref"].removeprefix("#/$defs/")
-        node_schema = {**root["$defs"][ref], **{k: v for k, v in node_schema.items() if k != "$ref"}}
+        node_schema = {
+            **root["$defs"][ref],
+            **{k: v for k, v in node_schema.items() if k != "$ref"},
+        }
     if not isinstance(node, dict):
         return
     for key, sub in node_schema.get("properties", {}).items():

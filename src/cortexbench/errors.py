@@ -2,4 +2,7 @@
 
 
 class UserError(Exception):
-    """Bad input (a name, a file, a config key): the message says what is wrong and how to fix it."""
+    """Bad input (a name, a file, a config key); the message says what is wrong and how to fix it.
+
+    Its message is one line: the CLI prints it as is, without a traceback.
+    """

@@ -51,7 +51,9 @@ def summarize_run(samples: pd.DataFrame, meta: dict[str, Any]) -> dict[str, Any]
     total = successful + failed
     per_worker = worker_medians(samples).to_numpy(dtype=float)
     workers = meta.get("workers", [])
-    peaks = [w["tracemalloc_peak_bytes"] for w in workers if w.get("tracemalloc_peak_bytes") is not None]
+    peaks = [
+        w["tracemalloc_peak_bytes"] for w in workers if w.get("tracemalloc_peak_bytes") is not None
+    ]
     rss = [w["max_rss_bytes"] for w in workers if w.get("max_rss_bytes") is not None]
     errors = samples.loc[~ok, "error"].dropna()
     row: dict[str, Any] = {

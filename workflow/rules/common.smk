@@ -1,49 +1,31 @@
-import sys
-from pathlib import Path
-
-from cortexbench.atomic import write_text
-from cortexbench.config import benchmark_settings, settings_json, validate_config
+from cortexbench.config import validate_config
 from cortexbench.errors import UserError
+from cortexbench.workflow_support import (
+    baseline_file,
+    engine_files,
+    shared_kernel_files,
+    use_checkout_for_jobs,
+    write_settings_files,
+    write_workflow_config,
+)
 
 try:
     config.update(validate_config(config, source="config"))
 except UserError as error:
     raise WorkflowError(str(error)) from None
 
-# The interpreter running Snakemake has cortexbench installed; jobs use the same one.
-CORTEXBENCH = f"{sys.executable} -m cortexbench"
-BENCHMARKS = sorted(config["benchmarks"])
+use_checkout_for_jobs(workflow.basedir)
+write_settings_files(config)
+WORKFLOW_CONFIG = str(write_workflow_config(config))
 
-# What a measurement depends on besides its own kernel module: editing any of these reruns
-# every benchmark, editing kernels/<name>.py reruns only <name>.
-SHARED_KERNEL_FILES = sorted(
-    str(path)
-    for path in Path("kernels").glob("*.py")
-    if path.stem in ("__init__", "benchmark") or path.stem.startswith("_")
-)
-ENGINE_FILES = sorted(
-    str(path)
-    for pattern in ("src/cortexbench/measure/*.py", "src/cortexbench/environment.py")
-    for path in Path().glob(pattern)
-)
+BENCHMARKS = sorted(config["benchmarks"])
+# Editing one of these reruns every benchmark; editing kernels/<name>.py reruns only <name>.
+SHARED_KERNEL_FILES = shared_kernel_files()
+ENGINE_FILES = engine_files()
+RUNS = expand("results/runs/{benchmark}.parquet", benchmark=BENCHMARKS)
+# [] when the baseline has no version yet: compare then reports every benchmark as new.
+BASELINE = baseline_file(config)
 
 
 wildcard_constraints:
     benchmark="|".join(BENCHMARKS),
-
-
-def write_settings_files() -> None:
-    """Keep results/settings/<benchmark>.json equal to each benchmark's resolved settings.
-
-    A file is rewritten only when its content changes, so Snakemake reruns exactly the
-    benchmarks whose settings changed. (Rule params would do the same, but comparing params
-    makes Snakemake import pandas on every invocation, which dominates a no-op run.)
-    """
-    for name in BENCHMARKS:
-        path = Path("results/settings") / f"{name}.json"
-        text = settings_json(benchmark_settings(config, name)) + "\n"
-        if not path.exists() or path.read_text() != text:
-            write_text(path, text)
-
-
-write_settings_files()

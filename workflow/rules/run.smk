@@ -10,8 +10,10 @@ rule run_benchmark:
         "results/runs/{benchmark}.parquet",
     log:
         "results/logs/run/{benchmark}.log",
+    conda:
+        "../envs/cortexbench.yaml"
     resources:
         bench_slot=1,
     shell:
-        "{CORTEXBENCH} run {wildcards.benchmark} --settings-file {input.settings}"
+        "python -m cortexbench run {wildcards.benchmark} --settings-file {input.settings}"
         " --out {output} 2>&1 | tee {log}"

@@ -1,9 +1,11 @@
 rule summary:
     input:
-        expand("results/runs/{benchmark}.parquet", benchmark=BENCHMARKS),
+        RUNS,
     output:
         "results/summary.parquet",
     log:
         "results/logs/summary.log",
+    conda:
+        "../envs/cortexbench.yaml"
     shell:
-        "{CORTEXBENCH} summary {input} --out {output} 2> {log}"
+        "python -m cortexbench summary {input} --out {output} 2> {log}"

@@ -15,7 +15,9 @@ from cortexbench.errors import UserError
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("run", help="measure one benchmark in fresh worker processes")
     parser.add_argument("benchmark", help="benchmark name, e.g. ttfs_encoding")
-    parser.add_argument("--out", type=Path, help="output Parquet (default results/runs/NAME.parquet)")
+    parser.add_argument(
+        "--out", type=Path, help="output Parquet (default results/runs/NAME.parquet)"
+    )
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, help="config file")
     parser.add_argument(
         "--settings-file",
@@ -44,7 +46,6 @@ def resolve_name(name: str, configured: list[str]) -> str:
 
 def handle(args: argparse.Namespace) -> int:
     import kernels  # noqa: F401  (fails early and clearly if the package is missing)
-
     from cortexbench.measure.engine import run_benchmark
     from cortexbench.results import write_samples
 
@@ -69,7 +70,9 @@ def handle(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(message, file=sys.stderr, flush=True)
 
-    samples, meta = run_benchmark(settings, kernels_root=str(kernels_root.resolve()), progress=progress)
+    samples, meta = run_benchmark(
+        settings, kernels_root=str(kernels_root.resolve()), progress=progress
+    )
     if samples.empty:
         failures = "; ".join(w.get("failure", "") for w in meta["workers"])
         raise UserError(f"{name}: every worker failed ({failures})")

@@ -32,7 +32,9 @@ THREAD_VARIABLES = (
 Progress = Callable[[str], None]
 
 
-def worker_environment(settings: dict[str, Any], base: dict[str, str] | None = None) -> dict[str, str]:
+def worker_environment(
+    settings: dict[str, Any], base: dict[str, str] | None = None
+) -> dict[str, str]:
     """The environment of a worker: the caller's, with threads and the allocator set explicitly."""
     env = dict(os.environ if base is None else base)
     for name in THREAD_VARIABLES:

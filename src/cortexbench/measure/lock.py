@@ -11,8 +11,10 @@ from pathlib import Path
 
 
 def lock_path() -> Path:
-    # One lock per machine, whatever the project or checkout: any two timings would disturb each other.
-    return Path(os.environ.get("CORTEXBENCH_LOCK", Path(tempfile.gettempdir()) / "cortexbench.lock"))
+    # One lock per machine, whatever the project or checkout: two timings disturb each other.
+    return Path(
+        os.environ.get("CORTEXBENCH_LOCK", Path(tempfile.gettempdir()) / "cortexbench.lock")
+    )
 
 
 @contextlib.contextmanager

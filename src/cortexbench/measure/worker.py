@@ -7,6 +7,7 @@ region, then measures memory in separate untimed operations with tracemalloc.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import math
@@ -34,7 +35,9 @@ def timer_resolution_ns(probes: int = 2000) -> int:
     return max(stated, smallest or 1)
 
 
-def calibrate_loops(operation: Any, inputs: Any, min_sample_ns: int, max_loops: int = 1 << 20) -> int:
+def calibrate_loops(
+    operation: Any, inputs: Any, min_sample_ns: int, max_loops: int = 1 << 20
+) -> int:
     """Fewest inner-loop repetitions for which one sample lasts at least ``min_sample_ns``."""
     loops = 1
     while loops < max_loops:
@@ -60,7 +63,6 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("kernels_root"):
         sys.path.insert(0, spec["kernels_root"])
     import kernels
-
     from cortexbench.environment import fingerprint
 
     started_at_ns = time.time_ns()
@@ -72,10 +74,8 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     warmup_ns: list[int] = []
     for _ in range(max(1, spec["warmup_ops"])):
         t0 = time.perf_counter_ns()
-        try:
+        with contextlib.suppress(Exception):
             operation(inputs)
-        except Exception:
-            pass
         warmup_ns.append(time.perf_counter_ns() - t0)
 
     resolution = timer_resolution_ns()

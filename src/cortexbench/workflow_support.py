@@ -1,0 +1,100 @@
+"""What the Snakefile computes at parse time, kept here so that it is tested and stays cheap.
+
+Imports neither pandas nor NumPy: this runs on every `snakemake` invocation, even a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from cortexbench.atomic import write_text
+from cortexbench.config import benchmark_settings, settings_json
+
+SETTINGS_DIR = Path("results") / "settings"
+VERSION_FILE = re.compile(r"v(\d+)\.parquet")
+
+
+def use_checkout_for_jobs(basedir: str | os.PathLike[str]) -> None:
+    """Make jobs run ``python -m cortexbench`` from this checkout's ``src/``.
+
+    With ``--sdm conda`` the rule's environment supplies ``python`` and the libraries;
+    otherwise ``python`` is the interpreter that runs Snakemake.
+    """
+    os.environ.update(
+        PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        PYTHONPATH=os.pathsep.join(
+            filter(None, [str(Path(basedir) / "src"), os.environ.get("PYTHONPATH")])
+        ),
+    )
+
+
+def shared_kernel_files() -> list[str]:
+    """Kernel package files every benchmark depends on (editing one reruns every benchmark)."""
+    return sorted(
+        str(path)
+        for path in Path("kernels").glob("*.py")
+        if path.stem in ("__init__", "benchmark") or path.stem.startswith("_")
+    )
+
+
+def engine_files() -> list[str]:
+    """Measurement engine sources: a change to how we measure invalidates every measurement."""
+    patterns = ("src/cortexbench/measure/*.py", "src/cortexbench/environment.py")
+    return sorted(str(path) for pattern in patterns for path in Path().glob(pattern))
+
+
+def write_settings_files(config: dict[str, Any], directory: Path = SETTINGS_DIR) -> list[Path]:
+    """Keep ``<directory>/<benchmark>.json`` equal to each benchmark's resolved settings.
+
+    A file is rewritten only when its content changes, so Snakemake reruns exactly the
+    benchmarks whose settings changed. (Rule params would do the same, but comparing params
+    makes Snakemake import pandas on every invocation, which dominates a no-op run.)
+    """
+    written = []
+    for name in sorted(config["benchmarks"]):
+        path = directory / f"{name}.json"
+        text = settings_json(benchmark_settings(config, name)) + "\n"
+        if not path.exists() or path.read_text() != text:
+            write_text(path, text)
+            written.append(path)
+    return written
+
+
+WORKFLOW_CONFIG = SETTINGS_DIR / "workflow.json"
+# Keys given on the command line for one action (update_baseline); not part of what results mean.
+ACTION_KEYS = ("commit", "notes")
+
+
+def write_workflow_config(config: dict[str, Any], path: Path = WORKFLOW_CONFIG) -> Path:
+    """The validated config as JSON for compare, check and report; rewritten only on change."""
+    kept = {key: value for key, value in config.items() if key not in ACTION_KEYS}
+    text = json.dumps(kept, sort_keys=True, indent=1) + "\n"
+    if not path.exists() or path.read_text() != text:
+        write_text(path, text)
+    return path
+
+
+def baseline_file(config: dict[str, Any]) -> list[str]:
+    """The current version file of the configured baseline, or [] if it has none.
+
+    A cheap listing (no Parquet is opened at parse time); compare validates the file.
+    """
+    settings = config["baseline"]
+    folder = Path(settings["directory"]) / settings["name"]
+    versions = {
+        int(match.group(1)): path
+        for path in folder.glob("v*.parquet")
+        if (match := VERSION_FILE.fullmatch(path.name))
+    }
+    if not versions:
+        return []
+    pinned = settings.get("version")
+    if pinned is not None:
+        # compare reports a pinned version that does not exist, naming the ones that do
+        return [str(versions[pinned])] if pinned in versions else []
+    return [str(versions[max(versions)])]
