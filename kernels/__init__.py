@@ -46,5 +46,13 @@ def canonical_name(name: str) -> str:
 
 
 def get(name: str) -> Benchmark:
-    """The benchmark called ``name`` (or one of its aliases); unknown names raise KeyError."""
+    """The benchmark called ``name`` (or one of its aliases); unknown names raise KeyError.
+
+    Imports only that benchmark's module when the name is canonical, so a worker process
+    does not pay for importing every other kernel.
+    """
+    if name in module_names():
+        bench = getattr(importlib.import_module(f"kernels.{name}"), "BENCHMARK", None)
+        if isinstance(bench, Benchmark) and bench.name == name:
+            return bench
     return registry()[canonical_name(name)]

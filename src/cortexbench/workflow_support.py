@@ -67,7 +67,7 @@ def write_settings_files(config: dict[str, Any], directory: Path = SETTINGS_DIR)
 
 WORKFLOW_CONFIG = SETTINGS_DIR / "workflow.json"
 # Keys given on the command line for one action (update_baseline); not part of what results mean.
-ACTION_KEYS = ("commit", "notes")
+ACTION_KEYS = ("commit", "notes", "base")
 
 
 def write_workflow_config(config: dict[str, Any], path: Path = WORKFLOW_CONFIG) -> Path:

@@ -54,6 +54,23 @@ def split_ops(total: int, workers: int) -> list[int]:
     return [max(1, base + (1 if i < extra else 0)) for i in range(workers)]
 
 
+def worker_spec(
+    settings: dict[str, Any], index: int, ops: int, kernels_root: str | None
+) -> dict[str, Any]:
+    """What one worker process is asked to measure."""
+    return {
+        "benchmark": settings["benchmark"],
+        "case": settings.get("case", {}),
+        "seed": settings["seed"],
+        "ops": ops,
+        "warmup_ops": settings["warmup_ops"],
+        "memory_ops": settings["memory_ops"],
+        "min_sample_ns": settings.get("min_sample_ns"),
+        "worker": index,
+        "kernels_root": kernels_root,
+    }
+
+
 def run_worker(
     spec: dict[str, Any], env: dict[str, str], timeout_s: float, workdir: Path
 ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
@@ -105,17 +122,7 @@ def run_benchmark(
     with exclusive_benchmark(on_wait=waiting), tempfile.TemporaryDirectory() as tmp:
         run_started = time.time_ns()
         for index, ops in enumerate(shares):
-            spec = {
-                "benchmark": name,
-                "case": settings.get("case", {}),
-                "seed": settings["seed"],
-                "ops": ops,
-                "warmup_ops": settings["warmup_ops"],
-                "memory_ops": settings["memory_ops"],
-                "min_sample_ns": settings.get("min_sample_ns"),
-                "worker": index,
-                "kernels_root": kernels_root,
-            }
+            spec = worker_spec(settings, index, ops, kernels_root)
             result, status = run_worker(spec, env, settings["worker_timeout_s"], Path(tmp))
             workers.append(status)
             if result is None:

@@ -1,0 +1,78 @@
+"""``cortexbench ab --base REF``: the working tree's kernels against a git ref's, interleaved."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from cortexbench.atomic import ensure_writable
+from cortexbench.config import DEFAULT_CONFIG_PATH, load_config
+from cortexbench.errors import UserError
+
+DEFAULT_OUT = Path("results/ab/comparison.parquet")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "ab", help="measure a git ref's kernels against the working tree's in the same job"
+    )
+    parser.add_argument("--base", help="git ref to compare with (branch, tag or commit)")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, help="config file")
+    parser.add_argument(
+        "--benchmark", action="append", dest="benchmarks", help="only this one (repeatable)"
+    )
+    parser.add_argument("--pairs", type=int, help="process pairs per stage (config: ab.pairs)")
+    parser.add_argument("--seed", type=int, help="seed of the pair order (config: ab.seed)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="comparison Parquet")
+    parser.add_argument(
+        "--processes-out",
+        type=Path,
+        help="one row per measured process (default: processes.parquet beside --out)",
+    )
+    parser.add_argument(
+        "--clean", action="store_true", help="remove the cached worktrees of earlier A/Bs and exit"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from cortexbench.ab.worktree import clean, repo_root
+
+    if args.clean:
+        for path in clean(repo_root(Path.cwd())):
+            print(f"removed {path}")
+        return 0
+    if not args.base:
+        raise UserError("--base is required: the git ref to compare with, e.g. --base main")
+    config = load_config(args.config)
+    if args.pairs is not None:
+        if args.pairs < 2:
+            raise UserError("--pairs must be at least 2")
+        config["ab"]["pairs"] = args.pairs
+    if args.seed is not None:
+        config["ab"]["seed"] = args.seed
+    processes_out = args.processes_out or args.out.with_name("processes.parquet")
+    ensure_writable(args.out)
+    ensure_writable(processes_out)
+
+    import pyarrow as pa
+
+    from cortexbench.ab.session import run_ab
+    from cortexbench.results import write_table
+
+    def progress(message: str) -> None:
+        if not args.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    comparison, processes, meta = run_ab(
+        config, args.base, workdir=Path.cwd(), benchmarks=args.benchmarks, progress=progress
+    )
+    write_table(
+        processes_out, pa.Table.from_pandas(processes, preserve_index=False), {**meta, "kind": "ab"}
+    )
+    write_table(args.out, pa.Table.from_pandas(comparison, preserve_index=False), meta)
+    for row in comparison.itertuples():
+        progress(f"{row.benchmark}: {row.verdict}: {row.reason}")
+    return 0
