@@ -13,7 +13,7 @@ import sys
 from cortexbench import __version__
 from cortexbench.errors import UserError
 
-COMMANDS = ("run", "summary")
+COMMANDS = ("run", "summary", "baseline")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,264 @@
+"""``cortexbench baseline update|list|show|prune|import-json``: the versioned baseline store."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from cortexbench.config import DEFAULT_CONFIG_PATH, load_config
+from cortexbench.errors import UserError
+
+NOTES_WIDTH = 40
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("baseline", help="add, list, show and prune baseline versions")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    update = actions.add_parser("update", help="store run files as the next baseline version")
+    update.add_argument(
+        "--runs", nargs="+", type=Path, required=True, help="results/runs/*.parquet"
+    )
+    update.add_argument("--commit", help="commit to record (default: read from git)")
+    update.add_argument("--notes", help="notes stored with the version")
+    update.set_defaults(handler=handle_update)
+
+    listing = actions.add_parser("list", help="the versions of a baseline, oldest first")
+    listing.add_argument("--names", action="store_true", help="list the baselines instead")
+    listing.set_defaults(handler=handle_list)
+
+    show = actions.add_parser("show", help="metadata and summary of one version")
+    show.add_argument("version", nargs="?", help="version number (default: the current one)")
+    show.set_defaults(handler=handle_show)
+
+    prune = actions.add_parser("prune", help="remove all but the newest N versions")
+    prune.add_argument("--keep", type=int, required=True, help="how many of the newest to keep")
+    prune.set_defaults(handler=handle_prune)
+
+    legacy = actions.add_parser("import-json", help="import the original JSON baseline format")
+    legacy.add_argument("file", type=Path, help="legacy baseline JSON")
+    legacy.add_argument("--notes", help="notes (default: the file's own notes)")
+    legacy.set_defaults(handler=handle_import)
+
+    for action in (update, listing, show, prune, legacy):
+        action.add_argument("--name", help="baseline name (default: baseline.name of the config)")
+        action.add_argument(
+            "--directory", type=Path, help="baselines folder (default: baseline.directory)"
+        )
+        action.add_argument(
+            "--config",
+            type=Path,
+            default=None,
+            help=f"config file (default {DEFAULT_CONFIG_PATH}, if it exists)",
+        )
+
+
+def settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Name, directory, pinned version, commit and notes: flags first, then the config."""
+    from cortexbench.baseline import DEFAULT_DIRECTORY, DEFAULT_NAME
+
+    path = args.config
+    if path is None and DEFAULT_CONFIG_PATH.exists():
+        path = DEFAULT_CONFIG_PATH
+    config = load_config(path) if path is not None else {}
+    section = config.get("baseline", {})
+    configured_name = section.get("name", DEFAULT_NAME)
+    name = args.name or configured_name
+    return {
+        "name": name,
+        "directory": args.directory or Path(section.get("directory", DEFAULT_DIRECTORY)),
+        # A pin belongs to the configured baseline; another --name means its newest version.
+        "pinned": section.get("version") if name == configured_name else None,
+        "commit": config.get("commit"),
+        "notes": config.get("notes"),
+    }
+
+
+def handle_update(args: argparse.Namespace) -> int:
+    from cortexbench.baseline import add_version
+    from cortexbench.environment import git_info
+    from cortexbench.results import read_samples
+
+    where = settings(args)
+    runs = []
+    seen: dict[str, Path] = {}
+    for path in args.runs:
+        samples, meta = read_samples(path)
+        kind = meta.get("kind")
+        if kind != "run":
+            raise UserError(
+                f"{path}: is a {kind or 'unknown'} file, not a benchmark run; "
+                "pass results/runs/*.parquet"
+            )
+        benchmark = meta.get("benchmark")
+        if benchmark in seen:
+            raise UserError(
+                f"{path}: benchmark {benchmark} is also in {seen[benchmark]}; pass one run each"
+            )
+        seen[benchmark] = path
+        runs.append((samples, meta))
+    commit = args.commit or where["commit"]
+    dirty = None
+    if commit is None:
+        git = git_info()
+        commit, dirty = git["commit"], git["dirty"]
+    elif not re.fullmatch(r"\S+", commit):
+        raise UserError(f"--commit {commit!r}: give a commit id without spaces")
+    notes = args.notes if args.notes is not None else where["notes"]
+    version = add_version(
+        where["directory"], where["name"], runs, commit=commit, dirty=dirty, notes=notes
+    )
+    count = len(version.benchmarks)
+    print(
+        f"baseline {version.name}: added version {version.version} "
+        f"(commit {_short(version.commit, dirty)}, {count} benchmark{'s' * (count != 1)})"
+    )
+    return 0
+
+
+def handle_list(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from cortexbench.baseline import CREATE_HINT, list_names, list_versions, resolve_version
+
+    where = settings(args)
+    if args.names:
+        names = list_names(where["directory"])
+        if not names:
+            print(f"{where['directory']} holds no baselines yet; {CREATE_HINT}")
+        for name in names:
+            count = len(list_versions(where["directory"], name))
+            print(f"{name}\t{count} version{'s' * (count != 1)}")
+        return 0
+    versions = list_versions(where["directory"], where["name"])
+    if not versions:
+        print(f"baseline {where['name']} has no versions yet; {CREATE_HINT}")
+        return 0
+    current = resolve_version(where["directory"], where["name"], where["pinned"])
+    rows = [
+        [
+            "*" if current is not None and v.version == current.version else "",
+            v.version,
+            v.created_at,
+            _short(v.commit, None),
+            ", ".join(v.benchmarks),
+            v.source + (" (summary only)" if v.summary_only else ""),
+            _one_line(v.notes),
+        ]
+        for v in versions
+    ]
+    headers = ["", "version", "created_at", "commit", "benchmarks", "source", "notes"]
+    print(tabulate(rows, headers=headers, tablefmt="simple"))
+    pin = " (pinned in the config)" if where["pinned"] is not None else ""
+    print(f"* current version{pin}")
+    return 0
+
+
+def handle_show(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from cortexbench.baseline import baseline_summary, require_version
+    from cortexbench.results import read_metadata
+
+    where = settings(args)
+    pinned = _version_number(args.version) if args.version is not None else where["pinned"]
+    version = require_version(where["directory"], where["name"], pinned)
+    meta = read_metadata(version.path)
+    git = meta.get("git") or {}
+    lines = [
+        f"baseline {version.name}, version {version.version} ({version.path})",
+        f"created_at:  {version.created_at}",
+        f"commit:      {version.commit or 'unknown'}"
+        + (" (uncommitted changes)" if git.get("dirty") else ""),
+        f"source:      {version.source}",
+        f"notes:       {_one_line(version.notes, width=None) or '-'}",
+        f"benchmarks:  {', '.join(version.benchmarks)}",
+    ]
+    environment = meta.get("environment") or {}
+    for key in sorted(environment):
+        if key != "env":
+            lines.append(f"environment.{key}: {environment[key]}")
+    if version.summary_only:
+        lines.append(
+            "summary only (no samples): comparisons with this version cannot run a statistical test"
+        )
+    print("\n".join(lines))
+    summary = baseline_summary(meta)
+    if summary.empty:
+        return 0
+    # One column per benchmark, one row per metric: custom metrics do not widen the table.
+    transposed = summary.set_index("benchmark").drop(columns=["case"]).T
+    rows = [
+        [metric, *(_cell(value) for value in values)] for metric, values in transposed.iterrows()
+    ]
+    print()
+    print(tabulate(rows, headers=["metric", *transposed.columns], tablefmt="simple"))
+    return 0
+
+
+def handle_prune(args: argparse.Namespace) -> int:
+    from cortexbench.baseline import list_versions, prune
+
+    where = settings(args)
+    name = where["name"]
+    if args.keep < 1:
+        raise UserError(f"--keep {args.keep}: keep at least 1 version (the newest)")
+    versions = list_versions(where["directory"], name)
+    doomed = {v.version for v in versions[: max(len(versions) - args.keep, 0)]}
+    if where["pinned"] in doomed:
+        raise UserError(
+            f"version {where['pinned']} of baseline {name} is pinned (baseline.version in the "
+            "config); unpin it or keep more versions"
+        )
+    removed = prune(where["directory"], name, args.keep)
+    for version in removed:
+        print(f"baseline {name}: removed version {version.version} ({version.path})")
+    kept = len(versions) - len(removed)
+    print(f"baseline {name}: {kept} version{'s' * (kept != 1)} kept, {len(removed)} removed")
+    return 0
+
+
+def handle_import(args: argparse.Namespace) -> int:
+    from cortexbench.baseline import import_legacy_json
+
+    where = settings(args)
+    version = import_legacy_json(where["directory"], where["name"], args.file, notes=args.notes)
+    count = len(version.benchmarks)
+    print(
+        f"baseline {version.name}: imported {args.file} as version {version.version} "
+        f"(summary only, {count} benchmark{'s' * (count != 1)})"
+    )
+    return 0
+
+
+def _version_number(text: str) -> int:
+    match = re.fullmatch(r"v?0*(\d+)", text.strip())
+    if not match or int(match.group(1)) < 1:
+        raise UserError(f"version {text!r}: give a version number such as 3")
+    return int(match.group(1))
+
+
+def _short(commit: str | None, dirty: bool | None) -> str:
+    if not commit:
+        return "unknown"
+    return commit[:7] + ("-dirty" if dirty else "")
+
+
+def _one_line(text: str | None, width: int | None = NOTES_WIDTH) -> str:
+    flat = " ".join((text or "").split())
+    if width is not None and len(flat) > width:
+        return flat[: width - 1] + "…"
+    return flat
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
