@@ -1,0 +1,389 @@
+"""Lateral inhibition: k-winners-take-all on a grid of columns, winners inhibit their neighbours.
+
+Spec: ``shared/specs/kernels.md`` section 2. In each grid the ``k`` largest activations win
+(ties to the lower flat index, NaN never wins). A loser ``i`` is inhibited by every winner
+``w`` within Euclidean ``radius`` whose activation exceeds it by more than
+``competition_threshold``, each contributing ``base_strength * (1 - (d / radius) *
+spatial_decay)``; the sum is capped at 1. ``out = a * (1 - inhibition)``.
+
+Float32 throughout (the competition test ``a[w] - a[i] > competition_threshold`` is
+evaluated in float32, with the threshold rounded to float32), except the contributions
+and their sum, which are float64 until the sum is capped at 1 and rounded to float32. A
+fully inhibited column (inhibition exactly 1) outputs 0, also when its activation is -inf
+(where ``-inf * 0`` would be NaN).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from kernels._common import (
+    F32,
+    as_f32,
+    check_int,
+    check_real,
+    disc_offsets,
+    fraction,
+    mean_or_nan,
+    read_only,
+)
+from kernels.benchmark import Benchmark
+
+#: The speed script's goal for the kernel's time over its floor's (``np.partition``).
+FLOOR_RATIO_GOAL = 4.0
+
+# Winners are processed in chunks so that the (stencil x winners) temporaries stay small.
+_MAX_PAIRS_PER_CHUNK = 1 << 18
+# Stencil tables (stencil size x cells of the batch) larger than this are not cached.
+_MAX_TABLE_ENTRIES = 1 << 21
+
+
+def _check_params(
+    k: Any, radius: Any, base_strength: Any, spatial_decay: Any, competition_threshold: Any
+) -> tuple[int, float, float, float, float]:
+    k = check_int(k, "k", minimum=0)
+    radius = check_real(radius, "radius")
+    if not radius > 0.0:
+        raise ValueError(f"radius must be > 0, got {radius}")
+    base_strength = check_real(base_strength, "base_strength")
+    if not 0.0 <= base_strength <= 1.0:
+        raise ValueError(f"base_strength must be in [0, 1], got {base_strength}")
+    spatial_decay = check_real(spatial_decay, "spatial_decay")
+    if not 0.0 <= spatial_decay <= 1.0:
+        raise ValueError(f"spatial_decay must be in [0, 1], got {spatial_decay}")
+    competition_threshold = check_real(competition_threshold, "competition_threshold")
+    if not competition_threshold >= 0.0:
+        raise ValueError(f"competition_threshold must be >= 0, got {competition_threshold}")
+    return k, radius, base_strength, spatial_decay, competition_threshold
+
+
+def _winners(flat: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The winners of each row of ``flat`` ``(B, n)``: a boolean mask and its flat indices.
+
+    Each row's ``min(k, non-NaN count)`` largest values win, ties to the lower index, NaN
+    never. One ``np.partition`` per row gives the value ``v`` at the k-th largest place;
+    when exactly k values of a row are ``>= v`` they are its k largest numbers (NaN sorts
+    last and compares False). Only rows where that fails (ties at ``v``, NaN among the top
+    k) need more work.
+    """
+    b, n = flat.shape
+    kk = min(k, n)
+    if kk == 0 or b == 0 or kk == n:
+        win = np.zeros((b, n), dtype=bool) if kk == 0 or b == 0 else ~np.isnan(flat)
+        return win, np.flatnonzero(win)
+    part = np.partition(flat, n - kk, axis=1)
+    win = flat >= part[:, n - kk : n - kk + 1]
+    ids = np.flatnonzero(win)
+    # ids is sorted, so every row has exactly kk winners iff block r of kk ids is in row r.
+    if ids.size == b * kk and np.array_equal(ids.reshape(b, kk) // n, _row_numbers(b, kk)):
+        return win, ids
+    rows = np.flatnonzero(np.count_nonzero(win, axis=1) != kk)
+    win[rows] = _winners_exact(flat[rows], kk)
+    return win, np.flatnonzero(win)
+
+
+@lru_cache(maxsize=16)
+def _row_numbers(b: int, kk: int) -> np.ndarray:
+    """``r`` repeated ``kk`` times on row ``r`` of a ``(b, kk)`` array (read-only)."""
+    rows = np.repeat(np.arange(b), kk).reshape(b, kk)
+    rows.setflags(write=False)
+    return rows
+
+
+def _winners_exact(rows: np.ndarray, kk: int) -> np.ndarray:
+    """The winners mask of some rows, resolving ties and NaN explicitly (``0 < kk < n``)."""
+    neg = np.negative(rows)  # the kk largest are the kk smallest here; NaN still sorts last
+    kth = np.partition(neg, kk - 1, axis=1)[:, kk - 1 : kk]  # NaN: fewer than kk numbers
+    better = neg < kth
+    tied = neg == kth
+    need = kk - np.count_nonzero(better, axis=1, keepdims=True)
+    win = better | (tied & (np.cumsum(tied, axis=1) <= need))
+    few = np.isnan(kth[:, 0])
+    win[few] = ~np.isnan(rows[few])
+    return win
+
+
+@lru_cache(maxsize=8)
+def _plan(
+    b: int,
+    h: int,
+    w: int,
+    radius: float,
+    base_strength: float,
+    spatial_decay: float,
+    rows: int,
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """The precomputed stencil for ``b`` grids of ``h x w``: ``(table, weights)``.
+
+    ``table[i]`` (``None`` when too big to cache) lists flat cell ``i`` itself, then the
+    flat indices of the cells at each offset of the disc of ``radius`` around it, ``i``
+    again where that falls off the grid. ``weights`` holds the matching contributions,
+    0 for the cell itself and ``base_strength * (1 - (d / radius) * spatial_decay)`` for
+    an offset at distance ``d``, repeated on ``rows`` rows (so that NumPy multiplies
+    same-shape operands, its fast path). Read-only float64.
+    """
+    dy, _, dist = disc_offsets(radius, max(h - 1, 0), max(w - 1, 0))
+    table = None
+    if (dy.size + 1) * b * h * w <= _MAX_TABLE_ENTRIES:
+        table = _targets(np.arange(b * h * w), h, w, radius)
+        table.setflags(write=False)
+    weights = np.concatenate([[0.0], base_strength * (1.0 - (dist / radius) * spatial_decay)])
+    tiled = np.ascontiguousarray(np.broadcast_to(weights, (rows, weights.size)))
+    tiled.setflags(write=False)
+    return table, tiled
+
+
+@lru_cache(maxsize=16)
+def _ones(size: int) -> np.ndarray:
+    """A read-only float32 array of ones (``np.minimum`` with an array is much faster than
+    with a scalar)."""
+    ones = np.ones(size, dtype=F32)
+    ones.setflags(write=False)
+    return ones
+
+
+def _targets(ids: np.ndarray, h: int, w: int, radius: float) -> np.ndarray:
+    """Rows of the stencil table (see :func:`_plan`) for flat cells ``ids``."""
+    dy, dx, _ = disc_offsets(radius, max(h - 1, 0), max(w - 1, 0))
+    first, cell = np.divmod(ids, h * w)
+    y, x = np.divmod(cell, w)
+    ty = y[:, None] + dy
+    tx = x[:, None] + dx
+    inside = (ty >= 0) & (ty < h) & (tx >= 0) & (tx < w)
+    around = np.where(inside, (first * (h * w))[:, None] + ty * w + tx, ids[:, None])
+    return np.concatenate([ids[:, None], around], axis=1)
+
+
+def _inhibition(
+    flat: np.ndarray,
+    shape: tuple[int, int],
+    winners: np.ndarray,
+    radius: float,
+    base_strength: float,
+    spatial_decay: float,
+    competition_threshold: float,
+) -> tuple[np.ndarray, bool]:
+    """Float32 inhibition of shape ``(B, n)``, and whether a -inf (or NaN) activation is
+    in reach of a winner (then ``a * (1 - inhibition)`` may be NaN where it should be 0).
+
+    ``winners`` holds the winners' flat indices. Every winner scatters its contribution
+    over its stencil-table row (``np.bincount``); the row's first cell is the winner itself
+    and off-grid cells repeat it, and the competition test excludes it (``a - a`` is 0 or
+    NaN, never above a threshold >= 0). Winners' own sums are zeroed at the end.
+    """
+    b, n = flat.shape
+    h, w = shape
+    if winners.size == 0 or base_strength == 0.0:
+        return np.zeros((b, n), dtype=F32), False
+    src = flat.reshape(-1)
+    stencil = disc_offsets(radius, max(h - 1, 0), max(w - 1, 0))[0].size + 1
+    chunk = min(winners.size, max(1, _MAX_PAIRS_PER_CHUNK // stencil))
+    table, weights = _plan(b, h, w, radius, base_strength, spatial_decay, chunk)
+    threshold = F32(competition_threshold)
+    total = None
+    maybe_neg_inf = False
+    for start in range(0, winners.size, chunk):
+        ids = winners[start : start + chunk]
+        targets = table.take(ids, axis=0) if table is not None else _targets(ids, h, w, radius)
+        values = src.take(targets)
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, overflow to inf
+            hit = (values[:, :1] - values) > threshold
+        part = np.bincount(
+            targets.reshape(-1), (hit * weights[: ids.size]).reshape(-1), minlength=src.size
+        )
+        total = part if total is None else np.add(total, part, out=total)
+        maybe_neg_inf = maybe_neg_inf or not values.min() > -np.inf  # NaN: maybe
+    total.put(winners, 0.0)  # winners are never inhibited
+    inhibition = total.astype(F32)
+    np.minimum(inhibition, _ones(inhibition.size), out=inhibition)  # no NaN in the sums
+    return inhibition.reshape(b, n), maybe_neg_inf
+
+
+def lateral_inhibition(
+    a: Any,
+    k: int = 1,
+    *,
+    radius: float = 3.0,
+    base_strength: float = 0.8,
+    spatial_decay: float = 0.3,
+    competition_threshold: float = 0.05,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(winners, inhibition, out)`` for activations ``a`` of shape ``(H, W)`` or ``(B, H, W)``.
+
+    ``winners`` is bool, ``inhibition`` float32 in [0, 1], ``out`` float32, all of ``a``'s
+    shape. ``a`` is not modified. Bad parameters raise ``ValueError`` naming the parameter.
+    """
+    k, radius, base_strength, spatial_decay, competition_threshold = _check_params(
+        k, radius, base_strength, spatial_decay, competition_threshold
+    )
+    if isinstance(a, np.ndarray) and a.dtype == F32:
+        a32 = a
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            a32 = as_f32(a, "a")
+    if a32.ndim not in (2, 3):
+        raise ValueError(f"a must have rank 2 (H, W) or 3 (B, H, W), got rank {a32.ndim}")
+    grids = a32 if a32.ndim == 3 else a32[None]
+    b, h, w = grids.shape
+    flat = grids.reshape(b, h * w)
+    win, winners = _winners(flat, k)
+    inhibition, neg_inf = _inhibition(
+        flat,
+        (h, w),
+        winners,
+        radius,
+        base_strength,
+        spatial_decay,
+        competition_threshold,
+    )
+    out = np.subtract(F32(1.0), inhibition)
+    if neg_inf:  # -inf * (1 - 1) would be NaN: a fully inhibited column outputs 0
+        with np.errstate(invalid="ignore"):
+            np.multiply(flat, out, out=out)
+        out[(inhibition == 1) & np.isneginf(flat)] = 0
+    else:
+        np.multiply(flat, out, out=out)
+    shape = a32.shape
+    return win.reshape(shape), inhibition.reshape(shape), out.reshape(shape)
+
+
+# --------------------------------------------------------------------------- benchmark
+
+
+@dataclass(frozen=True)
+class LateralInputs:
+    """One benchmark input: activations ``a`` of shape ``(batch, height, width)`` and ``k``."""
+
+    a: np.ndarray
+    k: int
+
+
+DEFAULT_CASE = {"batch": 16, "height": 32, "width": 32, "k": 20}
+_RADIUS = 3.0  # the kernel's defaults, used by the validator
+_THRESHOLD = 0.05
+
+
+def make_inputs(
+    seed: int, *, batch: int = 16, height: int = 32, width: int = 32, k: int = 20
+) -> LateralInputs:
+    """Activations uniform in [0, 1) (float32)."""
+    shape = (
+        check_int(batch, "batch"),
+        check_int(height, "height"),
+        check_int(width, "width"),
+    )
+    rng = np.random.default_rng(seed)
+    a = rng.random(shape, dtype=F32)
+    read_only(a)
+    return LateralInputs(a=a, k=check_int(k, "k"))
+
+
+def operation(inputs: LateralInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return lateral_inhibition(inputs.a, inputs.k)
+
+
+def _near_winners(win: np.ndarray, radius: float) -> np.ndarray:
+    """Cells within ``radius`` of some winner (winners included), by shifting the mask."""
+    _, h, w = win.shape
+    near = win.copy()
+    dy, dx, _ = disc_offsets(radius, max(h - 1, 0), max(w - 1, 0))
+    for oy, ox in zip(dy.tolist(), dx.tolist(), strict=True):
+        ys, yd = (slice(0, h - oy), slice(oy, h)) if oy >= 0 else (slice(-oy, h), slice(0, h + oy))
+        xs, xd = (slice(0, w - ox), slice(ox, w)) if ox >= 0 else (slice(-ox, w), slice(0, w + ox))
+        near[:, yd, xd] |= win[:, ys, xs]
+    return near
+
+
+def validate(inputs: LateralInputs, output: Any) -> str | None:
+    """Check one output against the spec's invariants (default parameters)."""
+    a, k = inputs.a, inputs.k
+    try:
+        win, inh, out = output
+    except (TypeError, ValueError):
+        return "output is not a (winners, inhibition, out) triple"
+    for name, arr, dtype in (("winners", win, bool), ("inhibition", inh, F32), ("out", out, F32)):
+        if not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.shape != a.shape:
+            return f"{name} is not a {np.dtype(dtype)} array of shape {a.shape}"
+    if a.size == 0:
+        return None
+    b = a.shape[0]
+    flat, wflat = a.reshape(b, -1), win.reshape(b, -1)
+    nan = np.isnan(flat)
+    if (wflat & nan).any():
+        return "a NaN column wins"
+    expected = np.minimum(k, flat.shape[1] - np.count_nonzero(nan, axis=1))
+    if not np.array_equal(np.count_nonzero(wflat, axis=1), expected):
+        return "a grid does not have exactly min(k, non-NaN count) winners"
+    loser = ~wflat & ~nan
+    with np.errstate(invalid="ignore"):
+        low_win = np.where(wflat, flat, np.inf).min(axis=1, keepdims=True)
+        high_loser = np.where(loser, flat, -np.inf).max(axis=1, keepdims=True)
+        if (high_loser > low_win).any():
+            return "a loser's activation exceeds a winner's"
+        index = np.arange(flat.shape[1])
+        tie_loser = np.where(loser & (flat == low_win), index, flat.shape[1]).min(axis=1)
+        tie_win = np.where(wflat & (flat == low_win), index, -1).max(axis=1)
+        if (tie_loser < tie_win).any():
+            return "a loser equal to a winner has a lower flat index"
+        if np.isnan(inh).any() or (inh < 0).any() or (inh > 1).any():
+            return "inhibition outside [0, 1]"
+        if (inh[win] != 0).any():
+            return "a winner is inhibited"
+        if (inh[np.isnan(a)] != 0).any():
+            return "a NaN column is inhibited"
+        if (inh[~_near_winners(win, _RADIUS)] != 0).any():
+            return f"a column farther than {_RADIUS} from every winner is inhibited"
+        finite = np.isfinite(a)
+        if not np.array_equal(np.isnan(out), np.isnan(a)):
+            return "out is NaN exactly where a is not"
+        if (np.abs(out[~np.isnan(a)]) > np.abs(a[~np.isnan(a)])).any():
+            return "|out| > |a|"
+        expect = a[finite] * (F32(1.0) - inh[finite])
+        if not np.allclose(out[finite], expect, rtol=1e-6, atol=1e-30):
+            return "out != a * (1 - inhibition)"
+    # The competition test: a loser is inhibited only if a winner beats it by more than the
+    # threshold, so in particular the grid's best winner does (same float64 subtraction).
+    high_win = np.where(wflat, flat, -np.inf).max(axis=1).astype(np.float64)
+    inhibited = inh.reshape(b, -1) > 0
+    margin = high_win[np.nonzero(inhibited)[0]] - flat[inhibited].astype(np.float64)
+    if not (margin > _THRESHOLD).all():
+        return "a loser within competition_threshold of every winner is inhibited"
+    return None
+
+
+def metrics(inputs: LateralInputs, output: tuple[np.ndarray, ...]) -> dict[str, float]:
+    inh = output[1]
+    return {
+        "inhibited_fraction": fraction(np.count_nonzero(inh > 0.5), inh.size),
+        "mean_inhibition": mean_or_nan(inh),
+    }
+
+
+def floor(inputs: LateralInputs) -> np.ndarray:
+    """``np.partition`` of each grid in the batch around its k-th largest value."""
+    b = inputs.a.shape[0]
+    flat = inputs.a.reshape(b, -1)
+    kk = min(inputs.k, flat.shape[1])
+    if kk == 0:
+        return flat.copy()
+    return np.partition(flat, flat.shape[1] - kk, axis=1)
+
+
+BENCHMARK = Benchmark(
+    name="lateral_inhibition",
+    aliases=("lateral-inhibition",),
+    operation=operation,
+    make_inputs=make_inputs,
+    validate=validate,
+    metrics=metrics,
+    floor=floor,
+    default_case=DEFAULT_CASE,
+    description=(
+        "k-winners-take-all (k = 20) with lateral inhibition (radius 3) on a batch of "
+        "16 grids of 32 x 32 column activations."
+    ),
+)
