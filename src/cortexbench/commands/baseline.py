@@ -107,7 +107,8 @@ def handle_update(args: argparse.Namespace) -> int:
         commit, dirty = git["commit"], git["dirty"]
     elif not re.fullmatch(r"\S+", commit):
         raise UserError(f"--commit {commit!r}: give a commit id without spaces")
-    notes = args.notes if args.notes is not None else where["notes"]
+    # The workflow passes --notes '' when the config has none: empty notes are no notes.
+    notes = (args.notes if args.notes is not None else where["notes"]) or None
     version = add_version(
         where["directory"], where["name"], runs, commit=commit, dirty=dirty, notes=notes
     )
@@ -225,7 +226,8 @@ def handle_import(args: argparse.Namespace) -> int:
     from cortexbench.baseline import import_legacy_json
 
     where = settings(args)
-    version = import_legacy_json(where["directory"], where["name"], args.file, notes=args.notes)
+    notes = args.notes or None  # empty: keep the file's own notes
+    version = import_legacy_json(where["directory"], where["name"], args.file, notes=notes)
     count = len(version.benchmarks)
     print(
         f"baseline {version.name}: imported {args.file} as version {version.version} "
