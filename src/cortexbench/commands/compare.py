@@ -1,0 +1,124 @@
+"""``cortexbench compare``: compare this run's results with the stored baseline."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from cortexbench.atomic import ensure_writable
+from cortexbench.config import DEFAULT_CONFIG_PATH, load_config
+from cortexbench.errors import UserError
+
+COMPARISON_REQUIRED = ("benchmark", "metric", "verdict", "reason", "budget_status")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("compare", help="compare run results with the baseline")
+    parser.add_argument(
+        "--runs", nargs="+", type=Path, required=True, help="results/runs/*.parquet"
+    )
+    parser.add_argument(
+        "--summary", type=Path, help="results/summary.parquet (default: summarise the runs)"
+    )
+    parser.add_argument("--baseline-dir", type=Path, help="default: config baseline.directory")
+    parser.add_argument("--baseline-name", help="default: config baseline.name")
+    parser.add_argument(
+        "--baseline-version", type=int, help="pin a version (default: config, else the newest)"
+    )
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, help="config file")
+    parser.add_argument("--out", type=Path, default=Path("results/comparison.parquet"))
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    import pyarrow as pa
+
+    from cortexbench.compare import benchmark_verdicts, compare
+    from cortexbench.results import read_samples, write_table
+
+    config = load_config(args.config)
+    ensure_writable(args.out)
+    runs = [read_samples(path) for path in args.runs]
+    _check_one_run_each(runs, args.runs)
+    summary = read_table_file(args.summary, "summary") if args.summary else None
+    baseline = load_baseline(args.baseline_dir, args.baseline_name, args.baseline_version, config)
+    table, meta = compare(runs, summary, baseline, config)
+    write_table(args.out, pa.Table.from_pandas(table, preserve_index=False), meta)
+    counts = benchmark_verdicts(table).value_counts()
+    described = ", ".join(f"{n} {v}" for v, n in counts.items()) or "nothing to compare"
+    against = (
+        f"baseline {meta['baseline']['name']} v{meta['baseline']['version']}"
+        if meta["baseline"]
+        else "no baseline"
+    )
+    print(f"compare: {len(runs)} runs vs {against}: {described}", file=sys.stderr)
+    return 0
+
+
+def load_baseline(
+    directory: Path | None, name: str | None, version: int | None, config: dict[str, Any]
+) -> tuple[Any, dict[str, Any]] | None:
+    """The baseline's samples and metadata, or None when no version exists yet."""
+    section = config.get("baseline") or {}
+    directory = Path(directory or section.get("directory", "baselines"))
+    name = name or section.get("name", "main")
+    version = version if version is not None else section.get("version")
+    if not (directory / name).exists() and version is None:
+        return None  # no baseline yet: nothing stored, nothing pinned
+    # Looked up at call time so tests can stand in for the store.
+    store = importlib.import_module("cortexbench.baseline")
+    found = store.resolve_version(directory, name, version)
+    return None if found is None else store.load_version(found)
+
+
+def read_table_file(path: Path, kind: str):
+    """A cortexbench Parquet table of ``kind`` (summary, comparison) as a frame, checked."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cortexbench.results import read_metadata
+
+    meta = read_metadata(path)
+    if meta.get("kind") not in (kind, None):
+        raise UserError(f"{path}: is a {meta.get('kind')} file, expected a {kind} file")
+    try:
+        return pq.read_table(path).to_pandas()
+    except (pa.ArrowException, OSError) as exc:
+        raise UserError(f"{path}: unreadable Parquet ({str(exc).splitlines()[0]})")
+
+
+def read_comparison(path: Path):
+    """``results/comparison.parquet``: the table and its metadata, or a one-line error."""
+    from cortexbench.results import read_metadata
+
+    table = read_table_file(path, "comparison")
+    meta = read_metadata(path)
+    if meta.get("kind") != "comparison":
+        raise UserError(f"{path}: not a comparison file; run `cortexbench compare` first")
+    missing = [c for c in COMPARISON_REQUIRED if c not in table.columns]
+    if missing:
+        raise UserError(f"{path}: missing column '{missing[0]}'; rerun `cortexbench compare`")
+    return table, meta
+
+
+def optional_config(path: Path | None) -> dict[str, Any]:
+    """The config when given or present; the schema's defaults when neither."""
+    from cortexbench.config import validate_config
+
+    if path is not None:
+        return load_config(path)
+    if DEFAULT_CONFIG_PATH.exists():
+        return load_config(DEFAULT_CONFIG_PATH)
+    return validate_config({"benchmarks": {"none": {"iterations": 1}}}, source="defaults")
+
+
+def _check_one_run_each(runs: list, paths: list[Path]) -> None:
+    seen: dict[str, Path] = {}
+    for (samples, meta), path in zip(runs, paths, strict=True):
+        name = str(meta.get("benchmark") or (samples["benchmark"].iat[0] if len(samples) else ""))
+        if name in seen:
+            raise UserError(f"{path}: a second run of {name} (also {seen[name]}); pass one each")
+        seen[name] = path
