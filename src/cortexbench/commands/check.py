@@ -1,0 +1,48 @@
+"""``cortexbench check``: exit 1 when a benchmark regressed, broke or exceeded its budget."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cortexbench.errors import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "check", help="fail (exit 1) on regressions, broken benchmarks or budgets"
+    )
+    parser.add_argument(
+        "comparison",
+        nargs="?",
+        type=Path,
+        default=Path("results/comparison.parquet"),
+        help="default: results/comparison.parquet",
+    )
+    parser.add_argument(
+        "--fail-on",
+        help="comma-separated: regressed,broken,budget (default: config check.fail_on)",
+    )
+    parser.add_argument("--config", type=Path, help="config file (default config/config.yaml)")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from cortexbench.check import FAIL_ON, failures, passed_message
+    from cortexbench.commands.compare import optional_config, read_comparison
+
+    comparison, meta = read_comparison(args.comparison)
+    if args.fail_on is not None:
+        fail_on = [item.strip() for item in args.fail_on.split(",") if item.strip()]
+        unknown = [item for item in fail_on if item not in FAIL_ON]
+        if unknown:
+            raise UserError(f"--fail-on: unknown value '{unknown[0]}'; use {','.join(FAIL_ON)}")
+    else:
+        fail_on = optional_config(args.config)["check"]["fail_on"]
+    lines = failures(comparison, fail_on)
+    for line in lines:
+        print(line)
+    if lines:
+        return 1
+    print(passed_message(comparison, meta, fail_on))
+    return 0
