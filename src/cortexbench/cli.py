@@ -13,7 +13,7 @@ import sys
 from cortexbench import __version__
 from cortexbench.errors import UserError
 
-COMMANDS = ("run", "summary", "baseline", "compare", "check")
+COMMANDS = ("run", "summary", "baseline", "compare", "check", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:
