@@ -1,0 +1,162 @@
+"""PNG plots for the report: per-op time distributions and the baseline's history.
+
+Figures are built on matplotlib's object API with the Agg canvas (no pyplot global state, no
+display needed) and written atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from cortexbench.atomic import write_with
+from cortexbench.summary import worker_medians
+
+SIDE_COLOURS = {"baseline": "#7f7f7f", "current": "#1f77b4"}
+TITLE_LIMIT = 60
+
+
+def plot_distributions(
+    baseline_samples: pd.DataFrame | None,
+    current_samples: pd.DataFrame | None,
+    benchmark: str,
+    out_png: str | os.PathLike[str],
+) -> None:
+    """Per-op durations of baseline and current side by side: violins plus worker medians."""
+    sides = {
+        "baseline": _ok_samples(baseline_samples, benchmark),
+        "current": _ok_samples(current_samples, benchmark),
+    }
+    present = {side: samples for side, samples in sides.items() if not samples.empty}
+    figure, axes = _figure()
+    axes.set_title(f"{_short(benchmark)}: time per operation")
+    if not present:
+        _message(axes, "no successful samples on either side")
+        return _save(figure, out_png)
+    labels = []
+    for position, (side, samples) in enumerate(present.items(), start=1):
+        durations_us = samples["duration_ns"].to_numpy(dtype=float) / 1e3
+        medians_us = worker_medians(samples).to_numpy(dtype=float) / 1e3
+        violin = axes.violinplot(
+            durations_us, positions=[position], showmedians=True, showextrema=False
+        )
+        for body in violin["bodies"]:
+            body.set_facecolor(SIDE_COLOURS[side])
+            body.set_alpha(0.35)
+        violin["cmedians"].set_color(SIDE_COLOURS[side])
+        # Each worker's median as a dot: the unit the comparison's statistics work on.
+        spread = np.linspace(-0.08, 0.08, medians_us.size) if medians_us.size > 1 else [0.0]
+        axes.scatter(
+            position + np.asarray(spread),
+            medians_us,
+            s=18,
+            color=SIDE_COLOURS[side],
+            edgecolor="black",
+            linewidth=0.5,
+            zorder=3,
+            label=f"{side}: worker medians",
+        )
+        labels.append(f"{side}\n({medians_us.size} workers, {durations_us.size} samples)")
+    if "baseline" not in present:
+        labels[0] += "\nno baseline samples"
+    axes.set_xticks(range(1, len(labels) + 1), labels)
+    axes.set_ylabel("µs per operation")
+    axes.legend(loc="best", fontsize="small")
+    _save(figure, out_png)
+
+
+def plot_history(
+    history: pd.DataFrame,
+    benchmark: str,
+    out_png: str | os.PathLike[str],
+    *,
+    current_ns: float | None = None,
+) -> None:
+    """Median per-op time of ``benchmark`` across the baseline's versions (and this run)."""
+    figure, axes = _figure()
+    axes.set_title(f"{_short(benchmark)}: median time across baseline versions")
+    history = history.dropna(subset=["median_ns"]) if len(history) else history
+    if history.empty:
+        _message(axes, "no baseline version holds this benchmark yet: nothing to plot")
+        return _save(figure, out_png)
+    versions = history["version"].astype(int).to_numpy()
+    axes.plot(
+        versions,
+        history["median_ns"].to_numpy(dtype=float) / 1e3,
+        marker="o",
+        color=SIDE_COLOURS["baseline"],
+        label="baseline versions",
+    )
+    for version, median, commit in zip(
+        versions, history["median_ns"] / 1e3, history["commit"], strict=True
+    ):
+        if isinstance(commit, str) and commit:
+            axes.annotate(
+                commit[:7],
+                (version, median),
+                textcoords="offset points",
+                xytext=(0, 6),
+                ha="center",
+                fontsize="x-small",
+            )
+    axes.set_xticks(versions, [f"v{v}" for v in versions])
+    if current_ns is not None and np.isfinite(current_ns):
+        axes.axhline(
+            current_ns / 1e3, color=SIDE_COLOURS["current"], linestyle="--", label="this run"
+        )
+    axes.set_xlabel("baseline version")
+    axes.set_ylabel("µs per operation")
+    axes.legend(loc="best", fontsize="small")
+    _save(figure, out_png)
+
+
+def history_frame(versions: list[tuple[Any, pd.DataFrame]], benchmark: str) -> pd.DataFrame:
+    """The history of one benchmark from ``(BaselineVersion, its summary frame)`` pairs."""
+    rows = []
+    for version, summary in versions:
+        match = summary[summary["benchmark"] == benchmark] if len(summary) else summary
+        if match.empty:
+            continue
+        rows.append(
+            {
+                "version": version.version,
+                "created_at": version.created_at,
+                "commit": version.commit,
+                "median_ns": float(match["median_duration_ns"].iat[0]),
+            }
+        )
+    return pd.DataFrame(rows, columns=["version", "created_at", "commit", "median_ns"])
+
+
+def _ok_samples(samples: pd.DataFrame | None, benchmark: str) -> pd.DataFrame:
+    if samples is None or samples.empty:
+        return pd.DataFrame(columns=["benchmark", "case", "worker", "duration_ns", "ok"])
+    mine = samples[(samples["benchmark"] == benchmark) & samples["ok"].astype(bool)]
+    return mine
+
+
+def _figure() -> tuple[Figure, Any]:
+    figure = Figure(figsize=(7, 4.2), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure, figure.add_subplot()
+
+
+def _message(axes: Any, text: str) -> None:
+    axes.text(0.5, 0.5, text, ha="center", va="center", transform=axes.transAxes)
+    axes.set_axis_off()
+
+
+def _save(figure: Figure, out_png: str | os.PathLike[str]) -> None:
+    write_with(out_png, lambda tmp: figure.savefig(tmp, format="png"))
+
+
+def _short(name: str) -> str:
+    name = " ".join(str(name).split())
+    # Matplotlib reads '$' as mathtext; a benchmark name must stay plain text.
+    name = name.replace("$", r"\$")
+    return name if len(name) <= TITLE_LIMIT else name[: TITLE_LIMIT - 1] + "…"
