@@ -115,7 +115,8 @@ def allocate_columns(
     result = np.full(m, -1, dtype=np.int64)
     if m == 0 or n == 0:
         return result
-    s = scores(c, p)  # (M, N) float32, ours to modify: blocked columns become -inf
+    with np.errstate(all="ignore"):  # inf * 0, inf - inf, overflow: defined as NaN / inf
+        s = scores(c, p)  # (M, N) float32, ours to modify: blocked columns become -inf
     if free is None:
         free = np.ones(n, dtype=bool)
     elif not free.all():
