@@ -342,3 +342,50 @@ def test_command_rejects_two_runs_of_one_benchmark(tmp_path, monkeypatch, capsys
     paths = write_project(tmp_path, [make_run("a", seed=3)])
     assert main(["compare", "--runs", paths[0], paths[0], "--out", "c.parquet"]) == 2
     assert "second run of a" in capsys.readouterr().err
+
+
+# --- with the real baseline store --------------------------------------------------------------
+
+
+def test_command_against_stored_versions_and_a_pinned_one(tmp_path, monkeypatch):
+    from cortexbench.baseline import add_version
+
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "baselines"
+    add_version(store, "main", [make_run("a", seed=1)], commit="1" * 40, dirty=False, notes=None)
+    add_version(
+        store,
+        "main",
+        [make_run("a", seed=2, median_ns=150_000.0)],
+        commit="2" * 40,
+        dirty=False,
+        notes="slow",
+    )
+    paths = write_project(tmp_path, [make_run("a", seed=3)])
+    assert main(["compare", "--runs", *paths, "--out", "newest.parquet"]) == 0
+    assert read_metadata("newest.parquet")["baseline"]["version"] == 2
+    assert row(pd.read_parquet("newest.parquet"), "a", "time")["verdict"] == "improved"
+    args = ["compare", "--runs", *paths, "--baseline-version", "1", "--out", "pinned.parquet"]
+    assert main(args) == 0
+    assert read_metadata("pinned.parquet")["baseline"]["commit"] == "1" * 40
+    assert row(pd.read_parquet("pinned.parquet"), "a", "time")["verdict"] == "unchanged"
+
+
+def test_command_against_the_imported_legacy_json(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from cortexbench.baseline import import_legacy_json
+
+    fixture = Path(__file__).parent / "fixtures" / "legacy-main-baseline.json"
+    monkeypatch.chdir(tmp_path)
+    import_legacy_json(tmp_path / "baselines", "main", fixture)
+    # The legacy file's TTFSEncoding: median 0.95 ms, memory 8 MB.
+    paths = write_project(tmp_path, [make_run("ttfs_encoding", seed=1, median_ns=1_045_000.0)])
+    assert main(["compare", "--runs", *paths, "--out", "c.parquet"]) == 0
+    table = pd.read_parquet("c.parquet")
+    time = row(table, "ttfs_encoding", "time")
+    assert (time["verdict"], time["reason"]) == ("inconclusive", LEGACY_REASON)
+    assert time["baseline"] == 950_000.0
+    assert time["change"] == pytest.approx(0.1, abs=0.01)
+    assert row(table, "ttfs_encoding", "memory")["verdict"] == "improved"  # 8 MB -> 4 MB
+    assert read_metadata("c.parquet")["baseline"]["summary_only"] is True

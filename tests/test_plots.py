@@ -116,3 +116,17 @@ def test_command_with_a_baseline_history(tmp_path, monkeypatch):
     assert loaded == [3]
     for name in ("a-distribution.png", "a-history.png", "b-distribution.png", "b-history.png"):
         assert_png(tmp_path / "plots" / name)
+
+
+def test_command_with_the_real_store(tmp_path, monkeypatch):
+    from cortexbench.baseline import add_version, load_version, resolve_version
+
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "baselines"
+    for seed in (1, 2):
+        runs = [make_run("a", seed=seed, workers=3, samples_per_worker=5), make_run("b", seed=seed)]
+        add_version(store, "main", runs, commit=f"{seed}" * 40, dirty=False, notes=None)
+    paths = write_inputs(tmp_path, load_version(resolve_version(store, "main")))
+    assert main(["plots", "--runs", *paths]) == 0
+    for name in ("a-distribution.png", "a-history.png", "b-distribution.png", "b-history.png"):
+        assert_png(tmp_path / "results" / "plots" / name)
