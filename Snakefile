@@ -12,9 +12,13 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/run.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/compare.smk"
+include: "workflow/rules/report.smk"
+include: "workflow/rules/baseline.smk"
 
 
 rule all:
     default_target: True
     input:
-        "results/summary.parquet",
+        "results/report.md",
+        "results/plots",

@@ -82,7 +82,10 @@ def write_config(project: Path, config: dict) -> None:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A committed copy of the project with a tiny config."""
-    copy = tmp_path / "project"
+    return copy_project(tmp_path / "project")
+
+
+def copy_project(copy: Path) -> Path:
     copy.mkdir()
     for name in PROJECT_FILES:
         source = ROOT / name

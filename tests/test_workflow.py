@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 
 from cortexbench.results import read_metadata, read_samples
-from tests.conftest import TINY_CONFIG, git, snakemake, write_config
+from tests.conftest import TINY_CONFIG, copy_project, git, snakemake, write_config
 
 pytestmark = pytest.mark.slow
+# What a changed measurement makes stale: everything after the run jobs.
+DOWNSTREAM = ["all", "compare", "plots", "report", "summary"]
 
 
 def planned_jobs(project: Path, *args: str) -> list[str]:
@@ -30,8 +32,10 @@ def planned_jobs(project: Path, *args: str) -> list[str]:
     return sorted(jobs)
 
 
-@pytest.fixture
-def ran(project: Path) -> Path:
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real run of the workflow, shared by the tests below (each leaves it as it found it)."""
+    project = copy_project(tmp_path_factory.mktemp("workflow") / "project")
     snakemake(project, "--cores", "4")
     return project
 
@@ -72,14 +76,14 @@ def test_only_stale_stages_rerun(ran: Path):
 
     # editing one kernel reruns exactly that benchmark and what depends on it
     kernel.write_text(original + "\n# a change\n")
-    assert planned_jobs(ran) == ["all", "run_benchmark:lateral_inhibition", "summary"]
+    assert planned_jobs(ran) == sorted(["run_benchmark:lateral_inhibition", *DOWNSTREAM])
     kernel.write_text(original)
 
     # changing one benchmark's config reruns only that benchmark
     changed = {**TINY_CONFIG, "benchmarks": {**TINY_CONFIG["benchmarks"]}}
     changed["benchmarks"]["column_allocation"] = {"iterations": 5, "seed": 2}
     write_config(ran, changed)
-    assert planned_jobs(ran) == ["all", "run_benchmark:column_allocation", "summary"]
+    assert planned_jobs(ran) == sorted(["run_benchmark:column_allocation", *DOWNSTREAM])
     write_config(ran, TINY_CONFIG)
     assert planned_jobs(ran) == []
 

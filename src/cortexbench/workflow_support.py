@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -98,3 +99,12 @@ def baseline_file(config: dict[str, Any]) -> list[str]:
         # compare reports a pinned version that does not exist, naming the ones that do
         return [str(versions[pinned])] if pinned in versions else []
     return [str(versions[max(versions)])]
+
+
+def optional_arguments(**options: str | None) -> str:
+    """``--key value`` for each option that is set, shell-quoted (for a rule's params)."""
+    return " ".join(
+        f"--{key.replace('_', '-')} {shlex.quote(str(value))}"
+        for key, value in options.items()
+        if value not in (None, "")
+    )

@@ -3,6 +3,7 @@ from cortexbench.errors import UserError
 from cortexbench.workflow_support import (
     baseline_file,
     engine_files,
+    optional_arguments,
     shared_kernel_files,
     use_checkout_for_jobs,
     write_settings_files,

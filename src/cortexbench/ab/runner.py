@@ -72,6 +72,7 @@ def measure_pairs(
                 side = sides[side_name]
                 index = 2 * pair + position
                 spec = worker_spec(settings, index, ops_per_process, side.kernels_root)
+                spec["describe_environment"] = False
                 result, status = run_worker(spec, env, settings["worker_timeout_s"], Path(tmp))
                 rows.append(_process_row(name, stage, pair, side_name, position, result, status))
             if (pair + 1) % 10 == 0 or pair + 1 == len(orders):

@@ -1,0 +1,74 @@
+"""The regression gate end to end: run, record a baseline, slow one kernel down, run again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cortexbench.baseline import list_versions
+from tests.conftest import TINY_CONFIG, snakemake, write_config
+
+pytestmark = pytest.mark.slow
+
+# Enough workers per side for a 99 % interval; still only a few seconds per benchmark.
+GATE_CONFIG = {
+    **TINY_CONFIG,
+    "measurement": {"workers": 6, "warmup_ops": 2, "memory_ops": 1},
+    "benchmarks": {
+        "ttfs_encoding": {"iterations": 30, "seed": 1},
+        "column_allocation": {"iterations": 12, "seed": 2},
+        "lateral_inhibition": {"iterations": 12, "seed": 3},
+    },
+}
+# Appended to a kernel module: the benchmark then does its work twice per operation.
+TWICE = """
+
+import dataclasses as _dataclasses
+
+_once = BENCHMARK.operation
+
+
+def _twice(inputs):
+    _once(inputs)
+    return _once(inputs)
+
+
+BENCHMARK = _dataclasses.replace(BENCHMARK, operation=_twice)
+"""
+
+
+def test_check_fails_naming_only_the_slowed_benchmark(project: Path):
+    write_config(project, GATE_CONFIG)
+    snakemake(project, "--cores", "4")
+    report = (project / "results" / "report.md").read_text()
+    assert "no baseline" in report.lower()
+    first_check = snakemake(project, "--cores", "1", "check")
+    assert "no baseline" in first_check.stdout + first_check.stderr
+
+    snakemake(project, "--cores", "1", "update_baseline")
+    versions = list_versions(project / "baselines", "main")
+    assert [v.version for v in versions] == [1]
+    assert set(versions[0].benchmarks) == set(GATE_CONFIG["benchmarks"])
+
+    kernel = project / "kernels" / "ttfs_encoding.py"
+    kernel.write_text(kernel.read_text() + TWICE)
+    done = snakemake(project, "--cores", "4", "check", check=False)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    failing = [line for line in output.splitlines() if ": regressed" in line]
+    assert failing and all(line.startswith("ttfs_encoding") for line in failing), output
+    assert "column_allocation: regressed" not in output
+    assert "lateral_inhibition: regressed" not in output
+
+    comparison = pd.read_parquet(project / "results" / "comparison.parquet")
+    time_rows = comparison[comparison["metric"] == "time"].set_index("benchmark")
+    assert time_rows.loc["ttfs_encoding", "verdict"] == "regressed"
+    assert time_rows.loc["ttfs_encoding", "change"] > 0.5
+
+    # the report is still written for the reviewer, and says what regressed
+    snakemake(project, "--cores", "1", "report")
+    report = (project / "results" / "report.md").read_text()
+    assert report.startswith("<!--")
+    assert "ttfs" in report.splitlines()[1] or "regress" in report.lower()
