@@ -13,7 +13,7 @@ import sys
 from cortexbench import __version__
 from cortexbench.errors import UserError
 
-COMMANDS = ("run", "summary", "baseline", "compare", "check", "report", "plots")
+COMMANDS = ("run", "summary", "baseline", "compare", "check", "report", "plots", "ab")
 
 
 def build_parser() -> argparse.ArgumentParser:
