@@ -6,9 +6,9 @@ Spec: ``shared/specs/kernels.md`` section 2. In each grid the ``k`` largest acti
 ``competition_threshold``, each contributing ``base_strength * (1 - (d / radius) *
 spatial_decay)``; the sum is capped at 1. ``out = a * (1 - inhibition)``.
 
-Float32 throughout (the competition test ``a[w] - a[i] > competition_threshold`` is
-evaluated in float32, with the threshold rounded to float32), except the contributions
-and their sum, which are float64 until the sum is capped at 1 and rounded to float32. A
+Float32 throughout: the competition test ``a[w] - a[i] > competition_threshold`` is
+evaluated in float32 (with the threshold rounded to float32), and the contributions (each
+computed in float64, then rounded) are summed in float32 before the cap at 1. A
 fully inhibited column (inhibition exactly 1) outputs 0, also when its activation is -inf
 (where ``-inf * 0`` would be NaN).
 """
@@ -74,24 +74,19 @@ def _winners(flat: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     kk = min(k, n)
     if kk == 0 or b == 0 or kk == n:
         win = np.zeros((b, n), dtype=bool) if kk == 0 or b == 0 else ~np.isnan(flat)
-        return win, np.flatnonzero(win)
+        return win, win.reshape(-1).nonzero()[0]
     part = np.partition(flat, n - kk, axis=1)
     win = flat >= part[:, n - kk : n - kk + 1]
-    ids = np.flatnonzero(win)
-    # ids is sorted, so every row has exactly kk winners iff block r of kk ids is in row r.
-    if ids.size == b * kk and np.array_equal(ids.reshape(b, kk) // n, _row_numbers(b, kk)):
+    ids = win.reshape(-1).nonzero()[0]
+    # A row without NaN among its top kk has >= kk values >= its k-th (the top kk), so if
+    # no row has NaN there (their sum is not NaN) and the total is b * kk, every row has
+    # exactly kk. (A sum of inf and -inf is NaN too: that only costs the slow path.)
+    top_sum = float(part[:, n - kk :].sum())
+    if ids.size == b * kk and top_sum == top_sum:
         return win, ids
     rows = np.flatnonzero(np.count_nonzero(win, axis=1) != kk)
     win[rows] = _winners_exact(flat[rows], kk)
-    return win, np.flatnonzero(win)
-
-
-@lru_cache(maxsize=16)
-def _row_numbers(b: int, kk: int) -> np.ndarray:
-    """``r`` repeated ``kk`` times on row ``r`` of a ``(b, kk)`` array (read-only)."""
-    rows = np.repeat(np.arange(b), kk).reshape(b, kk)
-    rows.setflags(write=False)
-    return rows
+    return win, win.reshape(-1).nonzero()[0]
 
 
 def _winners_exact(rows: np.ndarray, kk: int) -> np.ndarray:
@@ -115,16 +110,17 @@ def _plan(
     radius: float,
     base_strength: float,
     spatial_decay: float,
-    rows: int,
-) -> tuple[np.ndarray | None, np.ndarray]:
-    """The precomputed stencil for ``b`` grids of ``h x w``: ``(table, weights)``.
+    n_winners: int,
+) -> tuple[np.ndarray | None, np.ndarray, int]:
+    """The precomputed stencil for ``b`` grids of ``h x w``: ``(table, weights, chunk)``.
 
     ``table[i]`` (``None`` when too big to cache) lists flat cell ``i`` itself, then the
     flat indices of the cells at each offset of the disc of ``radius`` around it, ``i``
     again where that falls off the grid. ``weights`` holds the matching contributions,
     0 for the cell itself and ``base_strength * (1 - (d / radius) * spatial_decay)`` for
-    an offset at distance ``d``, repeated on ``rows`` rows (so that NumPy multiplies
-    same-shape operands, its fast path). Read-only float64.
+    an offset at distance ``d`` (computed in float64, rounded to float32), repeated on
+    ``chunk`` rows (so that NumPy multiplies same-shape operands, its fast path): winners
+    are processed ``chunk`` at a time, to bound the temporaries. Arrays are read-only.
     """
     dy, _, dist = disc_offsets(radius, max(h - 1, 0), max(w - 1, 0))
     table = None
@@ -132,9 +128,10 @@ def _plan(
         table = _targets(np.arange(b * h * w), h, w, radius)
         table.setflags(write=False)
     weights = np.concatenate([[0.0], base_strength * (1.0 - (dist / radius) * spatial_decay)])
-    tiled = np.ascontiguousarray(np.broadcast_to(weights, (rows, weights.size)))
+    chunk = min(n_winners, max(1, _MAX_PAIRS_PER_CHUNK // weights.size))
+    tiled = np.ascontiguousarray(np.broadcast_to(weights.astype(F32), (chunk, weights.size)))
     tiled.setflags(write=False)
-    return table, tiled
+    return table, tiled, chunk
 
 
 @lru_cache(maxsize=16)
@@ -171,7 +168,7 @@ def _inhibition(
     in reach of a winner (then ``a * (1 - inhibition)`` may be NaN where it should be 0).
 
     ``winners`` holds the winners' flat indices. Every winner scatters its contribution
-    over its stencil-table row (``np.bincount``); the row's first cell is the winner itself
+    over its stencil-table row (``np.add.at``); the row's first cell is the winner itself
     and off-grid cells repeat it, and the competition test excludes it (``a - a`` is 0 or
     NaN, never above a threshold >= 0). Winners' own sums are zeroed at the end.
     """
@@ -180,27 +177,22 @@ def _inhibition(
     if winners.size == 0 or base_strength == 0.0:
         return np.zeros((b, n), dtype=F32), False
     src = flat.reshape(-1)
-    stencil = disc_offsets(radius, max(h - 1, 0), max(w - 1, 0))[0].size + 1
-    chunk = min(winners.size, max(1, _MAX_PAIRS_PER_CHUNK // stencil))
-    table, weights = _plan(b, h, w, radius, base_strength, spatial_decay, chunk)
+    table, weights, chunk = _plan(b, h, w, radius, base_strength, spatial_decay, winners.size)
     threshold = F32(competition_threshold)
-    total = None
+    total = np.zeros(src.size, dtype=F32)
     maybe_neg_inf = False
     for start in range(0, winners.size, chunk):
-        ids = winners[start : start + chunk]
+        ids = winners[start : start + chunk] if chunk < winners.size else winners
         targets = table.take(ids, axis=0) if table is not None else _targets(ids, h, w, radius)
         values = src.take(targets)
         with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, overflow to inf
             hit = (values[:, :1] - values) > threshold
-        part = np.bincount(
-            targets.reshape(-1), (hit * weights[: ids.size]).reshape(-1), minlength=src.size
-        )
-        total = part if total is None else np.add(total, part, out=total)
+        contributions = hit * (weights if ids.size == chunk else weights[: ids.size])
+        np.add.at(total, targets.reshape(-1), contributions.reshape(-1))
         maybe_neg_inf = maybe_neg_inf or not values.min() > -np.inf  # NaN: maybe
     total.put(winners, 0.0)  # winners are never inhibited
-    inhibition = total.astype(F32)
-    np.minimum(inhibition, _ones(inhibition.size), out=inhibition)  # no NaN in the sums
-    return inhibition.reshape(b, n), maybe_neg_inf
+    np.minimum(total, _ones(total.size), out=total)  # no NaN in the sums
+    return total.reshape(b, n), maybe_neg_inf
 
 
 def lateral_inhibition(

@@ -227,7 +227,7 @@ def lateral_mismatch(
     if not np.array_equal(win, rwin) or np.asarray(win).dtype != bool:
         bad = np.argwhere(np.asarray(win) != np.asarray(rwin))
         return f"winners differ at {[tuple(int(i) for i in row) for row in bad[:5]]}"
-    problem = float_mismatch(inh, rinh, atol=1e-6)
+    problem = float_mismatch(inh, rinh, atol=1e-6)  # the kernel sums in float32
     if problem:
         return f"inhibition: {problem}"
     scale = np.abs(np.asarray(a, dtype=np.float64))

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from kernels import column_allocation as column_module
 from kernels import reference
 from kernels.column_allocation import allocate_columns
 
@@ -238,3 +239,19 @@ def test_wrong_rank_raises(concepts, prototypes, name):
 def test_bad_min_score_raises(value):
     with pytest.raises(ValueError, match="min_score"):
         allocate_columns(np.ones((2, 2)), np.ones((4, 2)), min_score=value)
+
+
+def test_untabled_neighbourhoods_equal_the_reference(monkeypatch):
+    # Neighbourhood tables too big to cache are computed per chosen column instead.
+    monkeypatch.setattr(column_module, "_MAX_TABLE_ENTRIES", 0)
+    column_module._neighbour_table.cache_clear()
+    try:
+        rng = np.random.default_rng(11)
+        concepts = rng.integers(-2, 3, (30, 4)).astype(np.float32)
+        prototypes = rng.integers(-2, 3, (7 * 6, 4)).astype(np.float32)
+        for radius in (1.0, 1.5, 2.5, math.inf):
+            kw = {"grid_shape": (7, 6), "refractory_radius": radius, "min_score": -math.inf}
+            got = allocate_columns(concepts, prototypes, **kw)
+            assert np.array_equal(got, reference.allocate_columns(concepts, prototypes, **kw))
+    finally:
+        column_module._neighbour_table.cache_clear()

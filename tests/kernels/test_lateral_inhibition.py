@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from kernels import lateral_inhibition as lateral_module
 from kernels import reference
 from kernels.lateral_inhibition import lateral_inhibition
 
@@ -261,3 +262,19 @@ def test_parameter_errors_over_their_ranges(k, radius, strength, threshold):
     ]:
         with pytest.raises(ValueError, match=name):
             lateral_inhibition(a, **{name: value})
+
+
+@pytest.mark.parametrize(("pairs", "table_entries"), [(64, 1 << 21), (1 << 18, 0), (40, 0)])
+def test_chunked_and_untabled_paths_equal_the_reference(monkeypatch, pairs, table_entries):
+    # Large problems process winners in chunks and compute stencil rows on the fly.
+    monkeypatch.setattr(lateral_module, "_MAX_PAIRS_PER_CHUNK", pairs)
+    monkeypatch.setattr(lateral_module, "_MAX_TABLE_ENTRIES", table_entries)
+    lateral_module._plan.cache_clear()
+    try:
+        rng = np.random.default_rng(5)
+        a = rng.random((3, 9, 11), dtype=np.float32)
+        a[0, 0, :3] = -np.inf
+        for kw in ({"k": 15}, {"k": 40, "radius": 2.5, "base_strength": 1.0}):
+            assert_matches_reference(a, **kw)
+    finally:
+        lateral_module._plan.cache_clear()
