@@ -15,6 +15,7 @@ include: "workflow/rules/summary.smk"
 include: "workflow/rules/compare.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/baseline.smk"
+include: "workflow/rules/ab.smk"
 
 
 rule all:

@@ -13,7 +13,17 @@ import sys
 from cortexbench import __version__
 from cortexbench.errors import UserError
 
-COMMANDS = ("run", "summary", "baseline", "compare", "check", "report", "plots", "ab")
+COMMANDS = (
+    "run",
+    "summary",
+    "baseline",
+    "compare",
+    "check",
+    "report",
+    "plots",
+    "ab",
+    "calibrate",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -160,3 +160,19 @@ def _short(name: str) -> str:
     # Matplotlib reads '$' as mathtext; a benchmark name must stay plain text.
     name = name.replace("$", r"\$")
     return name if len(name) <= TITLE_LIMIT else name[: TITLE_LIMIT - 1] + "…"
+
+
+def plot_detection_power(
+    table: pd.DataFrame, ab: dict[str, Any], out_png: str | os.PathLike[str]
+) -> None:
+    """The A/B detector's rate of 'regressed' verdicts against the slowdown (calibration)."""
+    figure, axes = _figure()
+    axes.plot(table["slowdown"] * 100, table["flagged_regressed"] * 100, marker="o")
+    axes.axhline(95, linestyle="--", color="grey", linewidth=0.8, label="95 % power")
+    axes.axhline(1, linestyle=":", color="grey", linewidth=0.8, label="1 % false alarms")
+    axes.set_xlabel("slowdown (%)")
+    axes.set_ylabel("flagged as regressed (%)")
+    axes.set_ylim(-2, 102)
+    axes.set_title(f"A/B detector: {ab['pairs']} pairs per stage, threshold {ab['threshold']:.0%}")
+    axes.legend(loc="center right")
+    _save(figure, out_png)

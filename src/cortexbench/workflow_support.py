@@ -15,6 +15,7 @@ from typing import Any
 
 from cortexbench.atomic import write_text
 from cortexbench.config import benchmark_settings, settings_json
+from cortexbench.errors import UserError
 
 SETTINGS_DIR = Path("results") / "settings"
 VERSION_FILE = re.compile(r"v(\d+)\.parquet")
@@ -108,3 +109,28 @@ def optional_arguments(**options: str | None) -> str:
         for key, value in options.items()
         if value not in (None, "")
     )
+
+
+def resolve_base_commit(ref: str) -> str:
+    """The commit of the A/B base ref (a cheap ``git rev-parse`` at parse time)."""
+    import subprocess
+
+    if not ref or ref.startswith("-"):
+        raise UserError(f"invalid base ref {ref!r}; give a branch, tag or commit: base=main")
+    done = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise UserError(
+            f"git ref '{ref}' does not exist here; fetch it first or name a branch, tag or commit"
+        )
+    return done.stdout.strip()
+
+
+def head_kernel_files(config: dict[str, Any]) -> list[str]:
+    """The working tree's modules of the configured benchmarks (a missing one is reported)."""
+    paths = (Path("kernels") / f"{name}.py" for name in sorted(config["benchmarks"]))
+    return [str(path) for path in paths if path.exists()]

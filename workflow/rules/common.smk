@@ -3,7 +3,9 @@ from cortexbench.errors import UserError
 from cortexbench.workflow_support import (
     baseline_file,
     engine_files,
+    head_kernel_files,
     optional_arguments,
+    resolve_base_commit,
     shared_kernel_files,
     use_checkout_for_jobs,
     write_settings_files,
@@ -26,6 +28,25 @@ ENGINE_FILES = engine_files()
 RUNS = expand("results/runs/{benchmark}.parquet", benchmark=BENCHMARKS)
 # [] when the baseline has no version yet: compare then reports every benchmark as new.
 BASELINE = baseline_file(config)
+HEAD_KERNEL_FILES = head_kernel_files(config)
+
+
+def ab_base_ref():
+    if not config.get("base"):
+        raise WorkflowError(
+            "the ab target needs a git ref to compare with: "
+            "snakemake --cores 4 ab --config base=main"
+        )
+    return config["base"]
+
+
+def ab_targets(*names):
+    """results/ab/<base commit>/<name>, or a clear error when no base was given."""
+    try:
+        commit = resolve_base_commit(ab_base_ref())
+    except UserError as error:
+        raise WorkflowError(str(error)) from None
+    return [f"results/ab/{commit}/{name}" for name in names]
 
 
 wildcard_constraints:

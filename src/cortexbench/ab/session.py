@@ -33,6 +33,7 @@ def run_ab(
     config: dict[str, Any],
     base_ref: str,
     *,
+    label: str | None = None,
     workdir: Path,
     benchmarks: list[str] | None = None,
     progress: Progress | None = None,
@@ -43,6 +44,7 @@ def run_ab(
     per measured process, and the metadata (ref, both commits, seed, orders, every stage).
     """
     say = progress or (lambda _message: None)
+    label = label or base_ref
     settings_ab = config["ab"]
     repo = repo_root(workdir)
     base_commit = resolve_commit(repo, base_ref)
@@ -51,7 +53,7 @@ def run_ab(
     if changed:
         say(
             f"A/B: measuring the working tree with uncommitted changes in {', '.join(changed)} "
-            f"against {base_ref} ({base_commit[:12]})"
+            f"against {label} ({base_commit[:12]})"
         )
     names = benchmarks or sorted(config["benchmarks"])
     unknown = sorted(set(names) - set(config["benchmarks"]))
@@ -89,7 +91,7 @@ def run_ab(
     meta = {
         "kind": "comparison",
         "mode": "ab",
-        "base": {"ref": base_ref, "commit": base_commit},
+        "base": {"ref": label, "commit": base_commit},
         "head": {"commit": head["commit"], "dirty": bool(changed), "changed": changed},
         "baseline": {
             "name": f"A/B vs {base_ref}",
@@ -103,7 +105,7 @@ def run_ab(
         "settings": settings_ab,
         "stages": stages_meta,
         "environment": fingerprint(),
-        "rerun": {name: f"snakemake --cores 4 ab --config base={base_ref}" for name in names},
+        "rerun": {name: f"snakemake --cores 4 ab --config base={label}" for name in names},
     }
     all_processes = pd.concat(processes, ignore_index=True) if processes else pd.DataFrame()
     return _frame(rows), all_processes, meta

@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "ab", help="measure a git ref's kernels against the working tree's in the same job"
     )
     parser.add_argument("--base", help="git ref to compare with (branch, tag or commit)")
+    parser.add_argument(
+        "--base-label", help="how to name the base in the report (default: --base as given)"
+    )
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, help="config file")
     parser.add_argument(
         "--benchmark", action="append", dest="benchmarks", help="only this one (repeatable)"
@@ -67,7 +70,12 @@ def handle(args: argparse.Namespace) -> int:
             print(message, file=sys.stderr, flush=True)
 
     comparison, processes, meta = run_ab(
-        config, args.base, workdir=Path.cwd(), benchmarks=args.benchmarks, progress=progress
+        config,
+        args.base,
+        label=args.base_label,
+        workdir=Path.cwd(),
+        benchmarks=args.benchmarks,
+        progress=progress,
     )
     write_table(
         processes_out, pa.Table.from_pandas(processes, preserve_index=False), {**meta, "kind": "ab"}

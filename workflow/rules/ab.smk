@@ -1,0 +1,60 @@
+# Same-job A/B against a git ref: snakemake --cores 4 ab --config base=main
+# Outputs are keyed by the base commit, so moving the ref (or editing a kernel) reruns it.
+
+
+rule ab:
+    input:
+        lambda wildcards: ab_targets("report.md", "check.txt"),
+
+
+rule ab_measure:
+    input:
+        kernels=HEAD_KERNEL_FILES,
+        shared=SHARED_KERNEL_FILES,
+        engine=ENGINE_FILES,
+        config=WORKFLOW_CONFIG,
+    output:
+        comparison="results/ab/{base_commit}/comparison.parquet",
+        processes="results/ab/{base_commit}/processes.parquet",
+    log:
+        "results/logs/ab/{base_commit}.log",
+    conda:
+        "../envs/cortexbench.yaml"
+    resources:
+        bench_slot=1,
+    params:
+        base=lambda wildcards: ab_base_ref(),
+    shell:
+        "python -m cortexbench ab --base {wildcards.base_commit} --base-label {params.base:q}"
+        " --config {input.config} --out {output.comparison}"
+        " --processes-out {output.processes} 2>&1 | tee {log}"
+
+
+rule ab_report:
+    input:
+        comparison="results/ab/{base_commit}/comparison.parquet",
+        config=WORKFLOW_CONFIG,
+    output:
+        "results/ab/{base_commit}/report.md",
+    log:
+        "results/logs/ab/{base_commit}-report.log",
+    conda:
+        "../envs/cortexbench.yaml"
+    shell:
+        "python -m cortexbench report --comparison {input.comparison} --config {input.config}"
+        " --out {output} 2> {log}"
+
+
+rule ab_check:
+    input:
+        comparison="results/ab/{base_commit}/comparison.parquet",
+        config=WORKFLOW_CONFIG,
+    output:
+        "results/ab/{base_commit}/check.txt",
+    log:
+        "results/logs/ab/{base_commit}-check.log",
+    conda:
+        "../envs/cortexbench.yaml"
+    shell:
+        "python -m cortexbench check {input.comparison} --config {input.config} 2>&1"
+        " | tee {log}; cp {log} {output}"
