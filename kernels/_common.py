@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import struct
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -82,6 +84,19 @@ def disc_offsets(
     for arr in out:
         arr.setflags(write=False)
     return out
+
+
+def never_raises(validate: Callable[[Any, Any], str | None]) -> Callable[[Any, Any], str | None]:
+    """Wrap a validator so that a malformed output is reported as a failure, never raised."""
+
+    @functools.wraps(validate)
+    def checked(inputs: Any, output: Any) -> str | None:
+        try:
+            return validate(inputs, output)
+        except Exception as exc:  # a wrong output counts as a failed op; it must not crash
+            return f"output could not be checked: {type(exc).__name__}: {exc}"
+
+    return checked
 
 
 def read_only(*arrays: np.ndarray) -> None:

@@ -278,3 +278,18 @@ def test_chunked_and_untabled_paths_equal_the_reference(monkeypatch, pairs, tabl
             assert_matches_reference(a, **kw)
     finally:
         lateral_module._plan.cache_clear()
+
+
+@SETTINGS
+@given(
+    win=hnp.arrays(bool, st.tuples(st.integers(1, 2), st.integers(1, 9), st.integers(1, 9))),
+    radius=st.floats(0.5, 5.0),
+)
+def test_validator_neighbourhoods_match_brute_force_distances(win, radius):
+    b, h, w = win.shape
+    yy, xx = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    expected = np.zeros_like(win)
+    for g in range(b):
+        for y, x in zip(*np.nonzero(win[g]), strict=True):
+            expected[g] |= np.sqrt((yy - y) ** 2.0 + (xx - x) ** 2.0) <= radius
+    assert np.array_equal(lateral_module._near_winners(win, radius), expected)
