@@ -15,6 +15,7 @@ fully inhibited column (inhibition exactly 1) outputs 0, also when its activatio
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -41,6 +42,7 @@ FLOOR_RATIO_GOAL = 4.0
 _MAX_PAIRS_PER_CHUNK = 1 << 18
 # Stencil tables (stencil size x cells of the batch) larger than this are not cached.
 _MAX_TABLE_ENTRIES = 1 << 21
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _check_params(
@@ -62,8 +64,9 @@ def _check_params(
     return k, radius, base_strength, spatial_decay, competition_threshold
 
 
-def _winners(flat: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The winners of each row of ``flat`` ``(B, n)``: a boolean mask and its flat indices.
+def _winners(flat: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """The winners of each row of ``flat`` ``(B, n)``: a boolean mask, its flat indices, and
+    the largest value of ``flat`` (NaN if unknown or if ``flat`` holds NaN).
 
     Each row's ``min(k, non-NaN count)`` largest values win, ties to the lower index, NaN
     never. One ``np.partition`` per row gives the value ``v`` at the k-th largest place;
@@ -75,19 +78,19 @@ def _winners(flat: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     kk = min(k, n)
     if kk == 0 or b == 0 or kk == n:
         win = np.zeros((b, n), dtype=bool) if kk == 0 or b == 0 else ~np.isnan(flat)
-        return win, win.reshape(-1).nonzero()[0]
+        return win, win.reshape(-1).nonzero()[0], math.nan
     part = np.partition(flat, n - kk, axis=1)
     win = flat >= part[:, n - kk : n - kk + 1]
     ids = win.reshape(-1).nonzero()[0]
+    # Each row's maximum, and its NaN if any, are among its top kk after the partition.
+    top = float(part[:, n - kk :].max())
     # A row without NaN among its top kk has >= kk values >= its k-th (the top kk), so if
-    # no row has NaN there (their sum is not NaN) and the total is b * kk, every row has
-    # exactly kk. (A sum of inf and -inf is NaN too: that only costs the slow path.)
-    top_sum = float(part[:, n - kk :].sum())
-    if ids.size == b * kk and top_sum == top_sum:
-        return win, ids
+    # no row has NaN and the total is b * kk, every row has exactly kk.
+    if ids.size == b * kk and top == top:
+        return win, ids, top
     rows = np.flatnonzero(np.count_nonzero(win, axis=1) != kk)
     win[rows] = _winners_exact(flat[rows], kk)
-    return win, win.reshape(-1).nonzero()[0]
+    return win, win.reshape(-1).nonzero()[0], top
 
 
 def _winners_exact(rows: np.ndarray, kk: int) -> np.ndarray:
@@ -160,6 +163,7 @@ def _inhibition(
     flat: np.ndarray,
     shape: tuple[int, int],
     winners: np.ndarray,
+    top: float,
     radius: float,
     base_strength: float,
     spatial_decay: float,
@@ -168,7 +172,8 @@ def _inhibition(
     """Float32 inhibition of shape ``(B, n)``, and whether a -inf (or NaN) activation is
     in reach of a winner (then ``a * (1 - inhibition)`` may be NaN where it should be 0).
 
-    ``winners`` holds the winners' flat indices. Every winner scatters its contribution
+    ``winners`` holds the winners' flat indices, ``top`` the largest activation (NaN if
+    unknown). Every winner scatters its contribution
     over its stencil-table row (``np.add.at``); the row's first cell is the winner itself
     and off-grid cells repeat it, and the competition test excludes it (``a - a`` is 0 or
     NaN, never above a threshold >= 0). Winners' own sums are zeroed at the end.
@@ -186,11 +191,15 @@ def _inhibition(
         ids = winners[start : start + chunk] if chunk < winners.size else winners
         targets = table.take(ids, axis=0) if table is not None else _targets(ids, h, w, radius)
         values = src.take(targets)
-        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, overflow to inf
-            hit = (values[:, :1] - values) > threshold
+        low = float(values.min())  # NaN if any
+        maybe_neg_inf = maybe_neg_inf or not low > -np.inf
+        if low >= -_FLOAT32_MAX and top <= _FLOAT32_MAX and top - low <= _FLOAT32_MAX:
+            hit = (values[:, :1] - values) > threshold  # no inf, no NaN, no overflow
+        else:
+            with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, overflow to inf
+                hit = (values[:, :1] - values) > threshold
         contributions = hit * (weights if ids.size == chunk else weights[: ids.size])
         np.add.at(total, targets.reshape(-1), contributions.reshape(-1))
-        maybe_neg_inf = maybe_neg_inf or not values.min() > -np.inf  # NaN: maybe
     total.put(winners, 0.0)  # winners are never inhibited
     np.minimum(total, _ones(total.size), out=total)  # no NaN in the sums
     return total.reshape(b, n), maybe_neg_inf
@@ -223,11 +232,12 @@ def lateral_inhibition(
     grids = a32 if a32.ndim == 3 else a32[None]
     b, h, w = grids.shape
     flat = grids.reshape(b, h * w)
-    win, winners = _winners(flat, k)
+    win, winners, top = _winners(flat, k)
     inhibition, neg_inf = _inhibition(
         flat,
         (h, w),
         winners,
+        top,
         radius,
         base_strength,
         spatial_decay,
