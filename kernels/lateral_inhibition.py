@@ -107,35 +107,36 @@ def _winners_exact(rows: np.ndarray, kk: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _plan(
-    b: int,
-    h: int,
-    w: int,
-    radius: float,
-    base_strength: float,
-    spatial_decay: float,
-    n_winners: int,
-) -> tuple[np.ndarray | None, np.ndarray, int]:
-    """The precomputed stencil for ``b`` grids of ``h x w``: ``(table, weights, chunk)``.
+def _table(b: int, h: int, w: int, radius: float) -> np.ndarray | None:
+    """The stencil table for ``b`` grids of ``h x w`` (read-only; ``None`` if too big).
 
-    ``table[i]`` (``None`` when too big to cache) lists flat cell ``i`` itself, then the
-    flat indices of the cells at each offset of the disc of ``radius`` around it, ``i``
-    again where that falls off the grid. ``weights`` holds the matching contributions,
-    0 for the cell itself and ``base_strength * (1 - (d / radius) * spatial_decay)`` for
-    an offset at distance ``d`` (computed in float64, rounded to float32), repeated on
-    ``chunk`` rows (so that NumPy multiplies same-shape operands, its fast path): winners
-    are processed ``chunk`` at a time, to bound the temporaries. Arrays are read-only.
+    Row ``i`` lists flat cell ``i`` itself, then the flat indices of the cells at each
+    offset of the disc of ``radius`` around it (:func:`disc_offsets` order), ``i`` again
+    where that falls off the grid.
     """
-    dy, _, dist = disc_offsets(radius, max(h - 1, 0), max(w - 1, 0))
-    table = None
-    if (dy.size + 1) * b * h * w <= _MAX_TABLE_ENTRIES:
-        table = _targets(np.arange(b * h * w), h, w, radius)
-        table.setflags(write=False)
+    size = disc_offsets(radius, max(h - 1, 0), max(w - 1, 0))[0].size + 1
+    if size * b * h * w > _MAX_TABLE_ENTRIES:
+        return None
+    table = _targets(np.arange(b * h * w), h, w, radius)
+    table.setflags(write=False)
+    return table
+
+
+@lru_cache(maxsize=32)
+def _weights(
+    radius: float, base_strength: float, spatial_decay: float, h: int, w: int, rows: int
+) -> np.ndarray:
+    """The contribution at each column of a stencil-table row, on ``rows`` rows (read-only).
+
+    0 for the cell itself, ``base_strength * (1 - (d / radius) * spatial_decay)`` for an
+    offset at distance ``d`` (computed in float64, rounded to float32). Repeated on rows so
+    that NumPy multiplies same-shape operands, its fast path.
+    """
+    dist = disc_offsets(radius, max(h - 1, 0), max(w - 1, 0))[2]
     weights = np.concatenate([[0.0], base_strength * (1.0 - (dist / radius) * spatial_decay)])
-    chunk = min(n_winners, max(1, _MAX_PAIRS_PER_CHUNK // weights.size))
-    tiled = np.ascontiguousarray(np.broadcast_to(weights.astype(F32), (chunk, weights.size)))
+    tiled = np.ascontiguousarray(np.broadcast_to(weights.astype(F32), (rows, weights.size)))
     tiled.setflags(write=False)
-    return table, tiled, chunk
+    return tiled
 
 
 @lru_cache(maxsize=16)
@@ -148,7 +149,7 @@ def _ones(size: int) -> np.ndarray:
 
 
 def _targets(ids: np.ndarray, h: int, w: int, radius: float) -> np.ndarray:
-    """Rows of the stencil table (see :func:`_plan`) for flat cells ``ids``."""
+    """Rows of the stencil table (see :func:`_table`) for flat cells ``ids``."""
     dy, dx, _ = disc_offsets(radius, max(h - 1, 0), max(w - 1, 0))
     first, cell = np.divmod(ids, h * w)
     y, x = np.divmod(cell, w)
@@ -173,17 +174,21 @@ def _inhibition(
     in reach of a winner (then ``a * (1 - inhibition)`` may be NaN where it should be 0).
 
     ``winners`` holds the winners' flat indices, ``top`` the largest activation (NaN if
-    unknown). Every winner scatters its contribution
-    over its stencil-table row (``np.add.at``); the row's first cell is the winner itself
-    and off-grid cells repeat it, and the competition test excludes it (``a - a`` is 0 or
-    NaN, never above a threshold >= 0). Winners' own sums are zeroed at the end.
+    unknown). Every winner scatters its contributions over its stencil-table row
+    (``np.add.at``); the row's first cell is the winner itself and off-grid cells repeat
+    it, and the competition test excludes it (``a - a`` is 0 or NaN, never above a
+    threshold >= 0). Winners' own sums are zeroed at the end. Winners are processed in
+    chunks, to bound the temporaries.
     """
     b, n = flat.shape
     h, w = shape
     if winners.size == 0 or base_strength == 0.0:
         return np.zeros((b, n), dtype=F32), False
     src = flat.reshape(-1)
-    table, weights, chunk = _plan(b, h, w, radius, base_strength, spatial_decay, winners.size)
+    table = _table(b, h, w, radius)
+    stencil = disc_offsets(radius, max(h - 1, 0), max(w - 1, 0))[0].size + 1
+    chunk = min(winners.size, max(1, _MAX_PAIRS_PER_CHUNK // stencil))
+    weights = _weights(radius, base_strength, spatial_decay, h, w, chunk)
     threshold = F32(competition_threshold)
     total = np.zeros(src.size, dtype=F32)
     maybe_neg_inf = False

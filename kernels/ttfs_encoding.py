@@ -42,10 +42,13 @@ _JITTER = 0.2  # the default jitter, used by the benchmark (and its validator)
 
 @lru_cache(maxsize=32)
 def _offsets(neurons_per_feature: int, jitter: float) -> tuple[np.float32, ...]:
-    """The float32 offset ``(j / P) * jitter`` added to the input of neuron ``j``."""
+    """The float32 offset ``(j / P) * jitter`` added to the input of neuron ``j``.
+
+    Offsets above 1 are written as 1: only active features (``x >= threshold > 0``) use
+    them, and ``clip(x + offset, 0, 1)`` is 1 either way; this keeps huge jitters finite.
+    """
     p = neurons_per_feature
-    with np.errstate(over="ignore"):  # a huge jitter rounds to inf: c clips to 1
-        return tuple(F32((j / p) * jitter) for j in range(p))
+    return tuple(F32(min((j / p) * jitter, 1.0)) for j in range(p))
 
 
 def _check_params(

@@ -269,7 +269,7 @@ def test_chunked_and_untabled_paths_equal_the_reference(monkeypatch, pairs, tabl
     # Large problems process winners in chunks and compute stencil rows on the fly.
     monkeypatch.setattr(lateral_module, "_MAX_PAIRS_PER_CHUNK", pairs)
     monkeypatch.setattr(lateral_module, "_MAX_TABLE_ENTRIES", table_entries)
-    lateral_module._plan.cache_clear()
+    lateral_module._table.cache_clear()
     try:
         rng = np.random.default_rng(5)
         a = rng.random((3, 9, 11), dtype=np.float32)
@@ -277,7 +277,7 @@ def test_chunked_and_untabled_paths_equal_the_reference(monkeypatch, pairs, tabl
         for kw in ({"k": 15}, {"k": 40, "radius": 2.5, "base_strength": 1.0}):
             assert_matches_reference(a, **kw)
     finally:
-        lateral_module._plan.cache_clear()
+        lateral_module._table.cache_clear()
 
 
 @SETTINGS

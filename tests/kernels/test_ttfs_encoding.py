@@ -205,6 +205,14 @@ def test_negative_and_silent_features_stay_silent_on_every_neuron():
     assert t[4, 3] == 0  # 0.3 + 0.75 clips to 1: saturated
 
 
+def test_huge_jitter_saturates_upper_neurons_only_of_active_features():
+    x = np.array([0.5, 0.05, np.nan, -np.inf, np.inf], dtype=np.float32)
+    t = ttfs_encode(x, neurons_per_feature=3, jitter=1e300).reshape(5, 3)
+    assert np.isfinite(t[0]).all() and (t[0, 1:] == 0).all() and t[0, 0] > 0
+    assert (t[1:4] == np.inf).all() and (t[4] == 0).all()
+    assert_matches_reference(x, neurons_per_feature=3, jitter=1e300)
+
+
 def test_population_layout():
     x = np.array([[0.5, 0.2]], dtype=np.float32)
     t = ttfs_encode(x, neurons_per_feature=2, jitter=0.2)
