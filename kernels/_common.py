@@ -59,6 +59,11 @@ def f32(value: float) -> float:
         return math.copysign(math.inf, value)
 
 
+def param_f32(value: float) -> np.float32:
+    """A parameter as a NumPy float32 scalar; values beyond float32 become +-inf silently."""
+    return F32(f32(value))
+
+
 _PACK_F32 = struct.Struct("f").pack
 _UNPACK_F32 = struct.Struct("f").unpack
 

@@ -26,6 +26,7 @@ from kernels._common import (
     check_real,
     disc_offsets,
     never_raises,
+    param_f32,
     read_only,
 )
 from kernels.benchmark import Benchmark
@@ -129,7 +130,7 @@ def allocate_columns(
         free = np.ones(n, dtype=bool)
     elif not free.all():
         s[:, ~free] = _NEG_INF
-    threshold = F32(min_score)
+    threshold = param_f32(min_score)
     ambiguous_neg_inf = threshold == _NEG_INF  # -inf scores may then be eligible
 
     table = None

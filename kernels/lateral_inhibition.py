@@ -31,6 +31,7 @@ from kernels._common import (
     fraction,
     mean_or_nan,
     never_raises,
+    param_f32,
     read_only,
 )
 from kernels.benchmark import Benchmark
@@ -189,7 +190,7 @@ def _inhibition(
     stencil = disc_offsets(radius, max(h - 1, 0), max(w - 1, 0))[0].size + 1
     chunk = min(winners.size, max(1, _MAX_PAIRS_PER_CHUNK // stencil))
     weights = _weights(radius, base_strength, spatial_decay, h, w, chunk)
-    threshold = F32(competition_threshold)
+    threshold = param_f32(competition_threshold)
     total = np.zeros(src.size, dtype=F32)
     maybe_neg_inf = False
     for start in range(0, winners.size, chunk):

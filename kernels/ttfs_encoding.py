@@ -29,6 +29,7 @@ from kernels._common import (
     fraction,
     mean_or_nan,
     never_raises,
+    param_f32,
     read_only,
 )
 from kernels.benchmark import Benchmark
@@ -133,9 +134,9 @@ def ttfs_encode(
     silent = c == 0 if needs_cap else None
     with np.errstate(divide="ignore"):
         np.log(c, out=c)  # ln(0) = -inf, so silent neurons end at t = +inf
-    np.multiply(c, F32(-tau_ms), out=c)
+    np.multiply(c, param_f32(-tau_ms), out=c)
     if silent is not None:
-        np.minimum(c, F32(t_max_ms), out=c)
+        np.minimum(c, param_f32(t_max_ms), out=c)
         np.copyto(c, _INF, where=silent)
     np.bitwise_and(c.view(np.int32), keep, out=c.view(np.int32))  # saturated: t = +0.0
     return c.reshape(out_shape)
