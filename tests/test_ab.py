@@ -134,6 +134,36 @@ def test_end_to_end_ab_flags_only_the_slowed_kernel(ab_repo: Path):
     assert (first == 2).all(), "both sides must sometimes run first"
     assert processes["ended_at_ns"].is_monotonic_increasing  # strictly one process at a time
 
+    # the same check and report as a stored-baseline comparison, marked as an A/B
+    check = subprocess.run(
+        [sys.executable, "-m", "cortexbench", "check", "results/ab/comparison.parquet"],
+        cwd=ab_repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 1 and check.stdout.startswith("slowed: regressed")
+    report = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cortexbench",
+            "report",
+            "--comparison",
+            "results/ab/comparison.parquet",
+            "--out",
+            "ab.md",
+        ],
+        cwd=ab_repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert report.returncode == 0, report.stderr
+    lines = (ab_repo / "ab.md").read_text().splitlines()
+    assert lines[1].startswith(r"**cortexbench A/B vs HEAD\~1: 1 regression**")
+    assert "A/B stages" in "\n".join(lines)
+
 
 def test_bad_refs_and_missing_benchmarks(ab_repo: Path, tmp_path: Path):
     done = run_ab(ab_repo, "--base", "no-such-branch")

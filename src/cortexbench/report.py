@@ -152,8 +152,12 @@ def render_report(
     verdicts = benchmark_verdicts(comparison).to_dict()
     rows = rows_by_benchmark(comparison)
     headline = _headline(rows, verdicts, meta)
+    if meta.get("mode") == "ab":
+        ref = escape_markdown((meta.get("base") or {}).get("ref"), NAME_LIMIT)
+        headline = headline.replace("**cortexbench:", f"**cortexbench A/B vs {ref}:", 1)
     sections = [
         _reasons_section(rows, verdicts),
+        _ab_section(meta),
         *_metric_sections(rows, meta, summary),
         _environment_section(meta),
         _baseline_section(meta),
@@ -325,13 +329,44 @@ def _metric_sections(rows: Rows, meta: Mapping[str, Any], summary: pd.DataFrame)
             ]
             for r in rows[name]
         ]
-        body = [
-            _simple_table(("statistic", "baseline", "current", "change"), stats),
-            "",
-            _simple_table(("metric", "verdict", "budget", "why"), judged),
-        ]
+        body = [_simple_table(("metric", "verdict", "budget", "why"), judged)]
+        if base or cur:  # an A/B has no run summaries to show
+            body[:0] = [_simple_table(("statistic", "baseline", "current", "change"), stats), ""]
         sections.append(_details(f"{name}: all metrics", body))
     return sections
+
+
+def _ab_section(meta: Mapping[str, Any]) -> str:
+    """For a same-job A/B: what was compared, and every stage of every benchmark."""
+    if meta.get("mode") != "ab":
+        return ""
+    base, head = meta.get("base") or {}, meta.get("head") or {}
+    settings = meta.get("settings") or {}
+    head_label = escape_markdown(str(head.get("commit") or "unknown")[:12])
+    if head.get("dirty"):
+        head_label += " with uncommitted kernel changes"
+    lines = [
+        f"Same-job A/B: the working tree ({head_label}) against "
+        f"{escape_markdown(base.get('ref'))} ({escape_markdown(str(base.get('commit'))[:12])}), "
+        f"{settings.get('pairs', '?')} pairs of fresh processes per stage in random order; "
+        "a change counts only when a second block of pairs confirms it.",
+        "",
+    ]
+    rows = []
+    for name, stages in sorted((meta.get("stages") or {}).items()):
+        for stage in stages:
+            rows.append(
+                [
+                    escape_markdown(name, NAME_LIMIT),
+                    str(stage.get("stage")),
+                    str(stage.get("pairs")),
+                    format_change(stage.get("estimate"), stage.get("low"), stage.get("high")),
+                    f"{EMOJI.get(stage.get('verdict'), '')} {stage.get('verdict')}",
+                ]
+            )
+    if rows:
+        lines.append(_simple_table(("benchmark", "stage", "pairs", "change", "verdict"), rows))
+    return _details("A/B stages", lines)
 
 
 def _environment_section(meta: Mapping[str, Any]) -> str:

@@ -17,6 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from cortexbench.atomic import ensure_writable, write_text
     from cortexbench.commands.compare import optional_config, read_comparison, read_table_file
     from cortexbench.errors import UserError
@@ -28,6 +30,9 @@ def handle(args: argparse.Namespace) -> int:
         raise UserError(f"--max-chars {max_chars}: too small for a report; use at least 200")
     ensure_writable(args.out)
     comparison, meta = read_comparison(args.comparison)
-    summary = read_table_file(args.summary, "summary")
+    # an A/B has no run summary: its two sides were measured in pairs, not in runs
+    summary = (
+        pd.DataFrame() if meta.get("mode") == "ab" else read_table_file(args.summary, "summary")
+    )
     write_text(args.out, render_report(comparison, meta, summary, max_chars=max_chars))
     return 0
