@@ -6,7 +6,7 @@ CORES ?= 4
 # Re-install when the project's dependencies change.
 STAMP := $(VENV)/.installed
 
-.PHONY: bench test lint format kernel-speed clean
+.PHONY: bench test lint format kernel-speed calibrate noise-study clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ format: $(STAMP)
 kernel-speed: $(STAMP)
 	MALLOC_MMAP_THRESHOLD_=16777216 MALLOC_TRIM_THRESHOLD_=1073741824 OMP_NUM_THREADS=1 \
 		OPENBLAS_NUM_THREADS=1 $(BIN)/python -m kernels.speed
+
+# Long studies of the detector on this machine (minutes each); docs/detection.md, docs/noise.md.
+calibrate: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) calibrate
+
+noise-study: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) noise_study
 
 clean:
 	rm -rf results .snakemake

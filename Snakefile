@@ -16,6 +16,7 @@ include: "workflow/rules/compare.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/baseline.smk"
 include: "workflow/rules/ab.smk"
+include: "workflow/rules/studies.smk"
 
 
 rule all:

@@ -23,6 +23,8 @@ COMMANDS = (
     "plots",
     "ab",
     "calibrate",
+    "ci",
+    "noise",
 )
 
 

@@ -1,0 +1,42 @@
+"""``cortexbench noise-study``: the run-to-run shift here and the threshold it calls for."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from cortexbench.config import DEFAULT_CONFIG_PATH, load_config
+from cortexbench.errors import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "noise-study", help="rerun the unchanged suite N times; false alarms per threshold"
+    )
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, help="config file")
+    parser.add_argument("--reruns", type=int, default=10, help="runs of the unchanged suite")
+    parser.add_argument("--out-dir", type=Path, default=Path("results/noise"))
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    if args.reruns < 3:
+        raise UserError("--reruns must be at least 3")
+    import pyarrow as pa
+
+    from cortexbench.atomic import write_text
+    from cortexbench.results import write_table
+    from cortexbench.studies.noise import markdown, study
+
+    config = load_config(args.config)
+    results = study(
+        config, args.reruns, args.out_dir, lambda m: print(m, file=sys.stderr, flush=True)
+    )
+    for name, frame in results.items():
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        write_table(args.out_dir / f"{name}.parquet", table, {"kind": "noise-study"})
+    text = markdown(results)
+    write_text(args.out_dir / "noise.md", text)
+    print(text)
+    return 0
