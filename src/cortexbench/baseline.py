@@ -30,8 +30,9 @@ import pyarrow.parquet as pq
 from cortexbench.errors import UserError
 from cortexbench.results import (
     SAMPLE_SCHEMA,
-    check_columns,
+    check_sample_schema,
     read_metadata,
+    read_sample_table,
     samples_table,
     write_table,
 )
@@ -154,16 +155,7 @@ def require_version(directory: Path, name: str, pinned: int | None = None) -> Ba
 def load_version(version: BaselineVersion) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The samples of a version (canonical schema, possibly empty) and its footer metadata."""
     path = version.path
-    meta = read_metadata(path)
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise UserError(f"{path}: unreadable Parquet ({_first_line(exc)}); restore it or prune it")
-    check_columns(path, table.schema, SAMPLE_SCHEMA)
-    try:
-        samples = table.select(list(SAMPLE_SCHEMA.names)).cast(SAMPLE_SCHEMA).to_pandas()
-    except (pa.ArrowException, ValueError) as exc:
-        raise UserError(f"{path}: its samples do not fit the schema ({_first_line(exc)})")
+    samples, meta = read_sample_table(path, read_metadata(path), hint="restore it or prune it")
     described = _describe_version(path, meta, version.name, version.version)
     stray = sorted(set(samples["benchmark"]) - set(described.benchmarks))
     if stray:
@@ -519,8 +511,8 @@ def _newest_number(folder: Path) -> int:
 
 
 def _read_version(path: Path, name: str, number: int) -> BaselineVersion:
-    meta = read_metadata(path)
-    check_columns(path, pq.read_schema(path), SAMPLE_SCHEMA)  # the footer has the schema too
+    meta = read_metadata(path)  # opens the footer, or says why it cannot
+    meta = check_sample_schema(path, pq.read_schema(path), meta)  # the footer has the schema too
     return _describe_version(path, meta, name, number)
 
 

@@ -1,16 +1,23 @@
 """The Parquet files a run writes: one row per timed sample, run metadata in the file's footer.
 
 Readers never trust a file: a file that is not Parquet, lacks a column, has the wrong types or
-comes from a future schema gives a one-line :class:`UserError` naming the file.
+nonsense values, or comes from a future schema gives a one-line :class:`UserError` naming the file.
+
+Older files are read, never refused for their age: columns are selected by name (their order
+and any extra column do not matter), narrower integer and wider string types are cast, a
+missing nullable column (``error``) reads as nulls, and a file of an older ``schema_version`` is
+upgraded in memory, one version at a time, by :data:`MIGRATIONS` (the file is never rewritten).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -34,6 +41,11 @@ SAMPLE_SCHEMA = pa.schema(
     ]
 )
 SAMPLE_COLUMNS = tuple(SAMPLE_SCHEMA.names)
+
+# MIGRATIONS[v] upgrades the table and metadata of a schema-v file to schema v + 1. Schema 1 is
+# the first layout, so there is none yet; a change of layout bumps SCHEMA_VERSION and adds one.
+Migration = Callable[[pa.Table, dict[str, Any]], tuple[pa.Table, dict[str, Any]]]
+MIGRATIONS: dict[int, Migration] = {}
 
 
 def empty_samples() -> pd.DataFrame:
@@ -77,7 +89,7 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(meta, dict):
         raise UserError(f"{path}: its cortexbench metadata is not an object; rerun to rewrite it")
     version = meta.get("schema_version")
-    if not isinstance(version, int) or version < 1:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise UserError(f"{path}: missing or invalid schema_version in its metadata")
     if version > SCHEMA_VERSION:
         raise UserError(
@@ -90,19 +102,91 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
 def read_samples(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read a samples file: the frame with the canonical columns, and its metadata."""
     path = Path(path)
-    meta = read_metadata(path)
+    samples, meta = read_sample_table(path, read_metadata(path), hint="rerun to rewrite it")
+    benchmark = meta.get("benchmark")
+    if meta.get("kind") == "run" and isinstance(benchmark, str):
+        stray = sorted(set(samples["benchmark"]) - {benchmark})
+        if stray:
+            raise UserError(
+                f"{path}: its metadata says benchmark {benchmark} but it holds samples of "
+                f"{', '.join(stray)}; rerun to rewrite it"
+            )
+    return samples, meta
+
+
+def migrate(path: Path, table: pa.Table, meta: dict[str, Any]) -> tuple[pa.Table, dict[str, Any]]:
+    """``table`` and ``meta`` as the current schema lays them out, whatever version wrote them.
+
+    The metadata keeps the ``schema_version`` the file was written with.
+    """
+    version = meta["schema_version"]
+    while version < SCHEMA_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise UserError(
+                f"{path}: written with schema {version}, which this cortexbench cannot upgrade "
+                f"to {SCHEMA_VERSION}; rerun to rewrite it"
+            )
+        table, meta = step(table, dict(meta))
+        version += 1
+    return table, meta
+
+
+def check_sample_schema(path: Path, schema: pa.Schema, meta: dict[str, Any]) -> dict[str, Any]:
+    """Check a samples file's footer schema without reading its data; the migrated metadata."""
+    table, meta = migrate(path, schema.empty_table(), meta)
+    check_columns(path, table.schema, SAMPLE_SCHEMA)
+    return meta
+
+
+def read_sample_table(
+    path: Path, meta: dict[str, Any], *, hint: str
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The samples of ``path`` (``meta``: its footer) in the canonical schema, checked, and the
+    migrated metadata.
+
+    ``hint`` ends every error message: what the user can do about a bad file.
+    """
     try:
         table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise UserError(f"{path}: unreadable Parquet ({_first_line(exc)}); rerun to rewrite it")
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise UserError(f"{path}: unreadable Parquet ({_first_line(exc)}); {hint}")
+    table, meta = migrate(path, table, meta)
     check_columns(path, table.schema, SAMPLE_SCHEMA)
-    return table.select(list(SAMPLE_COLUMNS)).cast(SAMPLE_SCHEMA).to_pandas(), meta
+    for field in SAMPLE_SCHEMA:
+        if field.name not in table.column_names:  # a nullable column: absent means unknown
+            table = table.append_column(field.name, pa.nulls(len(table), field.type))
+    try:
+        samples = table.select(list(SAMPLE_COLUMNS)).cast(SAMPLE_SCHEMA).to_pandas()
+    except (pa.ArrowException, ValueError) as exc:
+        raise UserError(f"{path}: its samples do not fit the schema ({_first_line(exc)}); {hint}")
+    problem = _nonsense(samples)
+    if problem:
+        raise UserError(f"{path}: {problem}; {hint}")
+    return samples, meta
+
+
+def _nonsense(samples: pd.DataFrame) -> str | None:
+    """What makes these samples impossible to have been measured, or None."""
+    durations = samples["duration_ns"].to_numpy(dtype=float)
+    if not (np.isfinite(durations).all() and (durations >= 0).all()):
+        return "column 'duration_ns' holds a negative or non-finite duration"
+    if (samples["inner_loops"] < 1).any():
+        return "column 'inner_loops' holds a value below 1"
+    for column in ("worker", "sample"):
+        if (samples[column] < 0).any():
+            return f"column '{column}' holds a negative value"
+    return None
 
 
 def check_columns(path: Path, actual: pa.Schema, expected: pa.Schema) -> None:
     """Raise a one-line error when a column is missing or cannot hold the expected type."""
     for field in expected:
+        if len(actual.get_all_field_indices(field.name)) > 1:
+            raise UserError(f"{path}: column '{field.name}' appears more than once")
         index = actual.get_field_index(field.name)
+        if index < 0 and field.nullable:
+            continue  # read as nulls
         if index < 0:
             raise UserError(f"{path}: missing column '{field.name}'")
         got = actual.field(index).type
