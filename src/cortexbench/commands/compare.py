@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ def handle(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     ensure_writable(args.out)
     runs = [read_samples(path) for path in args.runs]
-    _check_one_run_each(runs, args.runs)
+    check_run_files(runs, args.runs, config["benchmarks"])
     summary = read_table_file(args.summary, "summary") if args.summary else None
     baseline = load_baseline(args.baseline_dir, args.baseline_name, args.baseline_version, config)
     table, meta = compare(runs, summary, baseline, config)
@@ -115,10 +116,28 @@ def optional_config(path: Path | None) -> dict[str, Any]:
     return validate_config({"benchmarks": {"none": {"iterations": 1}}}, source="defaults")
 
 
-def _check_one_run_each(runs: list, paths: list[Path]) -> None:
+def check_run_files(runs: list, paths: list[Path], configured: Iterable[str] = ()) -> None:
+    """Each file a run, one per benchmark, none named after a benchmark it does not hold.
+
+    ``configured``: benchmark names that a file name may claim (besides the runs' own).
+    """
+    names = [_run_name(samples, meta) for samples, meta in runs]
+    claimable = set(configured) | set(names)
     seen: dict[str, Path] = {}
-    for (samples, meta), path in zip(runs, paths, strict=True):
-        name = str(meta.get("benchmark") or (samples["benchmark"].iat[0] if len(samples) else ""))
+    for (_, meta), path, name in zip(runs, paths, names, strict=True):
+        kind = meta.get("kind")
+        if kind not in ("run", None):
+            raise UserError(f"{path}: is a {kind} file, not a benchmark run; pass run files")
+        stem = Path(path).name.removesuffix(".parquet")
+        if stem != name and stem in claimable:
+            raise UserError(
+                f"{path}: holds the run of {name}, not of {stem} as its name says; "
+                f"rerun {stem} to rewrite it"
+            )
         if name in seen:
             raise UserError(f"{path}: a second run of {name} (also {seen[name]}); pass one each")
         seen[name] = path
+
+
+def _run_name(samples, meta: dict[str, Any]) -> str:
+    return str(meta.get("benchmark") or (samples["benchmark"].iat[0] if len(samples) else ""))
