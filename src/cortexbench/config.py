@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 from functools import cache
 from pathlib import Path
@@ -19,6 +20,7 @@ from cortexbench.errors import UserError
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 DEFAULT_CONFIG_PATH = Path("config") / "config.yaml"
+MESSAGE_LIMIT = 200
 
 
 @cache
@@ -41,6 +43,10 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG_PATH) -> dict[str,
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise UserError(f"{path}: not valid YAML{where}; fix the syntax")
+    except RecursionError:
+        raise UserError(f"{path}: not valid YAML (nested too deeply)")
+    except (ValueError, TypeError) as exc:  # e.g. a date that does not exist: 2024-13-45
+        raise UserError(f"{path}: not valid YAML ({_first_line(exc)}); quote the value")
     return validate_config(raw, source=str(path))
 
 
@@ -48,13 +54,58 @@ def validate_config(config: Any, *, source: str = "config") -> dict[str, Any]:
     """Validate ``config`` and return a copy completed with the schema's defaults."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(schema())
+    problem = _not_plain_data(config)
+    if problem:
+        raise UserError(_one_line(f"{source}: {problem}"))
+    # JSON Schema counts 3.0 as an integer; a count must be written as one (range(3.0) fails).
+    checker = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    strict = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=checker)
+    validator = strict(schema())
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is not None:
-        raise UserError(f"{source}: {_describe(error)}")
+        raise UserError(_one_line(f"{source}: {_describe(error)}"))
     completed = copy.deepcopy(config)
     _fill_defaults(completed, schema(), schema())
     return completed
+
+
+def _not_plain_data(config: Any) -> str | None:
+    """Why ``config`` is not plain JSON data (text keys; text, finite numbers, booleans, null,
+    lists, mappings), naming the key; None if it is. YAML can also make dates, sets and bytes,
+    which no setting takes and which JSON (the settings files) cannot hold."""
+    stack: list[tuple[str, Any, int]] = [("", config, 0)]
+    while stack:
+        path, value, depth = stack.pop()
+        where = f"'{path or 'top level'}'"
+        if depth > 50:
+            return f"{where}: nested more than 50 levels deep"
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    return f"{where}: key {key!r} must be text; quote it"
+                stack.append((f"{path}.{key}" if path else key, item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend(
+                (f"{path}.{i}" if path else str(i), v, depth + 1) for i, v in enumerate(value)
+            )
+        elif isinstance(value, float) and not math.isfinite(value):
+            return f"{where}: {value} is not a finite number"
+        elif value is not None and not isinstance(value, str | int | float | bool):
+            return f"{where}: {type(value).__name__} values are not allowed; quote it as text"
+    return None
+
+
+def _one_line(message: str) -> str:
+    """A message that quotes keys and values from the file, made one short line."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message[: 2 * MESSAGE_LIMIT])
+    return shown if len(shown) <= 2 * MESSAGE_LIMIT else shown[: 2 * MESSAGE_LIMIT - 1] + "…"
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _describe(error: Any) -> str:
@@ -70,6 +121,8 @@ def _describe(error: Any) -> str:
     if error.validator == "pattern" and error.validator_value and path == "benchmarks":
         return f"benchmark name {error.instance!r} must be lower_snake_case"
     message = error.message.splitlines()[0]
+    if len(message) > MESSAGE_LIMIT:  # the message quotes the value, which may be huge
+        message = message[: MESSAGE_LIMIT - 1] + "…"
     return f"'{path or 'top level'}': {message}"
 
 
