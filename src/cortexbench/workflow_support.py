@@ -130,6 +130,24 @@ def resolve_base_commit(ref: str) -> str:
     return done.stdout.strip()
 
 
+def check_kernels(config: dict[str, Any]) -> None:
+    """Every configured benchmark has its kernel module, or a one-line error naming the key.
+
+    Checked at parse time: when older results exist, Snakemake would otherwise skip a benchmark
+    whose ``kernels/<name>.py`` is missing and reuse the old comparison without a word.
+    """
+    missing = [name for name in sorted(config["benchmarks"]) if not kernel_path(name).is_file()]
+    if missing:
+        raise UserError(
+            f"config: unknown benchmark 'benchmarks.{missing[0]}': {kernel_path(missing[0])} does "
+            "not exist; add the kernel module or remove the config entry"
+        )
+
+
+def kernel_path(name: str) -> Path:
+    return Path("kernels") / f"{name}.py"
+
+
 def head_kernel_files(config: dict[str, Any]) -> list[str]:
     """The working tree's modules of the configured benchmarks (a missing one is reported)."""
     paths = (Path("kernels") / f"{name}.py" for name in sorted(config["benchmarks"]))

@@ -2,6 +2,7 @@ from cortexbench.config import validate_config
 from cortexbench.errors import UserError
 from cortexbench.workflow_support import (
     baseline_file,
+    check_kernels,
     engine_files,
     head_kernel_files,
     optional_arguments,
@@ -14,6 +15,8 @@ from cortexbench.workflow_support import (
 
 try:
     config.update(validate_config(config, source="config"))
+    if not config.get("base"):  # an A/B reports a kernel missing from the working tree
+        check_kernels(config)
 except UserError as error:
     raise WorkflowError(str(error)) from None
 
