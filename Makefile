@@ -45,3 +45,45 @@ noise-study: $(STAMP)
 
 clean:
 	rm -rf results .snakemake
+
+# --- CI: every `run:` step of .github/workflows/benchmarks.yml is one of these (docs/ci.md) ---
+# CI_CONFIG points the workflow at another config: `make ci-local` uses a tiny one.
+CI_CONFIG ?= config/config.yaml
+CI_LOCAL_ARGS ?=
+CI_ENV = BIN=$(BIN) CORES=$(CORES) CI_CONFIG=$(CI_CONFIG)
+
+.PHONY: ci-install ci-baselines ci-ab ci-bench ci-report ci-check ci-baseline ci-local ci-lint
+
+ci-install: $(STAMP)
+
+# Protected main: the stored baselines come from $(BASELINE_BRANCH) instead of this checkout.
+ci-baselines: $(STAMP)
+	$(CI_ENV) ci/ci.sh baselines
+
+# Pull requests: this tree's kernels against the merge base's, in the same job.
+ci-ab: $(STAMP)
+	$(CI_ENV) ci/ci.sh ab
+
+# The suite, compared with the stored baseline: results/report.md and results/plots.
+ci-bench: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --configfile=$(CI_CONFIG)
+
+ci-report: $(STAMP)
+	$(CI_ENV) ci/ci.sh report
+
+ci-check: $(STAMP)
+	$(CI_ENV) ci/ci.sh check
+
+# Push to main after a passing check: a new baseline version, pushed (CI_DRY_RUN=1: not pushed).
+ci-baseline: $(STAMP)
+	$(CI_ENV) ci/ci.sh publish
+
+# Both workflows through the same checks as tests/test_github_workflows.py.
+ci-lint: $(STAMP)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/zizmor --offline --min-severity medium .github/workflows
+
+# Rehearse the workflows here: every step of the benchmark job for a pull request and a push
+# to main, the comment it would post and the baseline commit it would make (nothing is pushed).
+ci-local: $(STAMP)
+	$(BIN)/python ci/rehearse.py $(CI_LOCAL_ARGS)
