@@ -246,6 +246,9 @@ LEGACY_DURATIONS = {
 LEGACY_NON_NEGATIVE = ("throughput", "memory_usage_mb", "peak_memory_mb")
 LEGACY_COUNTS = ("successful_ops", "failed_ops")
 NANOS_PER_SEC = 1_000_000_000
+# Counts and integers beyond these cannot have been measured (and do not fit a float or int64).
+MAX_LEGACY_INT = 2**63 - 1
+MAX_LEGACY_SECONDS = 10**9  # about 31 years per operation
 
 
 def import_legacy_json(
@@ -313,6 +316,10 @@ def _read_legacy_document(path: Path) -> dict[str, Any]:
         document = json.loads(text, object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")
+    except RecursionError:
+        raise UserError(f"{path}: not a legacy baseline (JSON nested too deeply)")
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise UserError(f"{path}: not a legacy baseline ({_first_line(exc)})")
     if not isinstance(document, dict):
         raise UserError(
             f"{path}: expected an object of benchmarks at the top level, got {_kind(document)}"
@@ -375,7 +382,10 @@ class _LegacyChecker:
         created_at = None
         if metadata.get("created_at") is not None:
             seconds = self.number("metadata.created_at", metadata["created_at"], minimum=0.0)
-            created_at = datetime.fromtimestamp(seconds, UTC).isoformat()
+            try:
+                created_at = datetime.fromtimestamp(seconds, UTC).isoformat()
+            except (OverflowError, OSError, ValueError):
+                raise self.fail("metadata.created_at", f"is not a time, got {seconds:g}")
         info = self.optional_object("metadata.system_info", metadata.get("system_info"))
         environment: dict[str, Any] = {}
         for field in ("os", "arch"):
@@ -411,6 +421,8 @@ class _LegacyChecker:
         nanos = self.count(f"{field}.nanos", value["nanos"])
         if nanos >= NANOS_PER_SEC:
             raise self.fail(f"{field}.nanos", f"must be below {NANOS_PER_SEC}, got {nanos}")
+        if secs > MAX_LEGACY_SECONDS:
+            raise self.fail(f"{field}.secs", f"must be at most {MAX_LEGACY_SECONDS}, got {secs}")
         return float(secs * NANOS_PER_SEC + nanos)
 
     def number(
@@ -418,6 +430,8 @@ class _LegacyChecker:
     ) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(field, f"must be a number, got {_kind(value)}")
+        if isinstance(value, int) and abs(value) > MAX_LEGACY_INT:
+            raise self.fail(field, f"is too large (beyond {MAX_LEGACY_INT})")
         if not math.isfinite(value):
             raise self.fail(field, f"must be finite, got {value}")
         if minimum is not None and value < minimum:
@@ -433,6 +447,8 @@ class _LegacyChecker:
             raise self.fail(field, f"must be a whole number, got {_kind(value)} {value!r}")
         if value < 0:
             raise self.fail(field, f"must be >= 0, got {value}")
+        if value > MAX_LEGACY_INT:
+            raise self.fail(field, f"is too large (beyond {MAX_LEGACY_INT})")
         return value
 
     def text(self, field: str, value: Any) -> str:
