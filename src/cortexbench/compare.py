@@ -119,8 +119,28 @@ def compare(
         **settings,
         "environments": environments,
         "rerun": {name: rerun_command(name) for name in names},
+        "failed_workers": _failed_workers(current),
     }
     return table, meta
+
+
+def _failed_workers(current: Mapping[str, Run]) -> dict[str, list[dict[str, Any]]]:
+    """Per benchmark, the worker processes of this run that died, hung or wrote no result."""
+    failed = {}
+    for name, (_, meta) in sorted(current.items()):
+        workers = meta.get("workers")
+        rows = [
+            {
+                "worker": w.get("index"),
+                "exit_status": w.get("exit_status"),
+                "failure": str(w.get("failure")),
+            }
+            for w in (workers if isinstance(workers, list) else [])
+            if isinstance(w, dict) and w.get("failure")
+        ]
+        if rows:
+            failed[name] = rows
+    return failed
 
 
 def benchmark_verdicts(comparison: pd.DataFrame) -> pd.Series:

@@ -157,6 +157,7 @@ def render_report(
         headline = headline.replace("**cortexbench:", f"**cortexbench A/B vs {ref}:", 1)
     sections = [
         _reasons_section(rows, verdicts),
+        _failed_workers_section(meta),
         _ab_section(meta),
         *_metric_sections(rows, meta, summary),
         _environment_section(meta),
@@ -301,6 +302,25 @@ def _reasons_section(rows: Rows, verdicts: dict[str, str]) -> str:
     if not lines:
         return ""
     return _details("Why: the verdicts that are not “unchanged”, and budgets exceeded", lines)
+
+
+def _failed_workers_section(meta: Mapping[str, Any]) -> str:
+    """Worker processes that died or hung: their samples are missing from this run."""
+    lines = []
+    for name, workers in sorted((meta.get("failed_workers") or {}).items()):
+        for worker in workers:
+            index, status = worker.get("worker"), worker.get("exit_status")
+            number = index + 1 if isinstance(index, int) else "?"
+            ended = "no exit status (killed)" if status is None else f"exit status {status}"
+            lines.append(
+                f"- **{escape_markdown(name, NAME_LIMIT)}** worker {escape_markdown(number)}: "
+                f"{escape_markdown(ended)} ({escape_markdown(worker.get('failure'))})"
+            )
+    if not lines:
+        return ""
+    return _details(
+        f"Worker processes that failed ({len(lines)}): their samples are missing", lines
+    )
 
 
 def _metric_sections(rows: Rows, meta: Mapping[str, Any], summary: pd.DataFrame) -> list[str]:
