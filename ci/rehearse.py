@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -161,7 +162,8 @@ class Runner:
                 env[key] = gha.to_string(gha.interpolate(value, {**contexts, "env": env}))
             step_contexts = {**contexts, "env": env}
             started = time.monotonic()
-            log = log_dir / f"{number:02d}-{step.get('id', 'step')}.log"
+            slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40]
+            log = log_dir / f"{number:02d}-{slug}.log"
             if "run" in step:
                 ok, outputs = self.run_shell(
                     step, env, github, workspace, runner_temp, summary, log, number
