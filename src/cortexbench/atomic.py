@@ -15,13 +15,7 @@ from cortexbench.errors import UserError
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it is fsynced and renamed onto it."""
     target = Path(target)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise UserError(f"cannot write {target}: {exc.strerror or exc}; choose a writable path")
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = _temp_beside(target, ".tmp")
     try:
         # mkstemp makes the file owner-only; results are ordinary files, readable as usual
         os.chmod(tmp, 0o666 & ~_umask())
@@ -32,6 +26,17 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         _fsync_dir(target.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _temp_beside(target: Path, suffix: str) -> Path:
+    """A new empty file in ``target``'s folder (created if needed), or a clear error."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+    except OSError as exc:
+        raise UserError(f"cannot write {target}: {exc.strerror or exc}; choose a writable path")
+    os.close(fd)
+    return Path(name)
 
 
 def _umask() -> int:
@@ -66,10 +71,4 @@ def ensure_writable(target: str | os.PathLike[str]) -> None:
     target = Path(target)
     if target.is_dir():
         raise UserError(f"cannot write {target}: it is a directory; give a file path")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=target.parent)
-    except OSError as exc:
-        raise UserError(f"cannot write {target}: {exc.strerror or exc}; choose a writable path")
-    os.close(fd)
-    os.unlink(probe)
+    os.unlink(_temp_beside(target, ".probe"))

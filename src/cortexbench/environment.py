@@ -8,20 +8,27 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import socket
 import subprocess
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-# Variables that change how fast code runs or say where it ran. Never widen this to a pattern.
-ENV_WHITELIST: tuple[str, ...] = (
+from cortexbench.errors import UserError
+
+# Thread-count variables of the BLAS and OpenMP runtimes NumPy may load.
+THREAD_VARIABLES: tuple[str, ...] = (
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
     "MKL_NUM_THREADS",
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
     "BLIS_NUM_THREADS",
+)
+# Variables that change how fast code runs or say where it ran. Never widen this to a pattern.
+ENV_WHITELIST: tuple[str, ...] = (
+    *THREAD_VARIABLES,
     "OPENBLAS_CORETYPE",
     "OPENBLAS_L2_SIZE",
     "MKL_DEBUG_CPU_TYPE",
@@ -50,6 +57,47 @@ TIMING_KEYS: tuple[str, ...] = (
     "threads",
     "tune_allocator",
 )
+
+
+TESTBED_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def derived_testbed(
+    arch: str | None = None, model: str | None = None, cpus: int | None = None
+) -> str:
+    """The default testbed of this machine: ``<arch>-<slug of the CPU model>-<N>c``.
+
+    Stdlib only and cheap: the Snakefile calls it at parse time.
+    """
+    arch = arch if arch is not None else platform.machine()
+    model = model if model is not None else cpu_model()
+    cpus = cpus if cpus is not None else os.cpu_count()
+    slug = re.sub(r"\(r\)|\(tm\)|\bcpu\b|\bprocessor\b", " ", model.lower())
+    slug = re.sub(r"[^a-z0-9.]+", "-", slug).strip("-.")
+    return "-".join(part for part in (arch or "unknown", slug or "unknown", f"{cpus or 0}c"))
+
+
+def resolve_testbed(config: dict[str, Any], given: str | None = None) -> str:
+    """The testbed a run is recorded on: ``given`` (command line), the config's, else derived.
+
+    A named testbed must be listed under ``testbeds`` in the config (the derived one need not).
+    """
+    name = given or config.get("testbed")
+    if not name:
+        return derived_testbed()
+    known = config.get("testbeds") or {}
+    if not isinstance(name, str) or not TESTBED_PATTERN.match(name):
+        raise UserError(
+            f"invalid testbed {name!r}: use letters, digits, '.', '_' or '-', starting with a "
+            "letter or digit"
+        )
+    if name not in known and name != derived_testbed():
+        listed = ", ".join(sorted(known)) or "none"
+        raise UserError(
+            f"unknown testbed '{name}': add it under 'testbeds' in the config (listed: {listed}; "
+            f"this machine's derived testbed is {derived_testbed()})"
+        )
+    return name
 
 
 def whitelisted_env(environ: dict[str, str] | None = None) -> dict[str, str]:

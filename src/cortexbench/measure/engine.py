@@ -14,20 +14,12 @@ from typing import Any
 
 import pandas as pd
 
-from cortexbench.environment import git_info
+from cortexbench.environment import THREAD_VARIABLES, git_info
 from cortexbench.measure.lock import exclusive_benchmark
 from cortexbench.results import SAMPLE_COLUMNS
 
 # glibc otherwise maps and unmaps NumPy's large temporaries on every call (1.7x slower here).
 TUNED_ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": "16777216", "MALLOC_TRIM_THRESHOLD_": "1073741824"}
-THREAD_VARIABLES = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "BLIS_NUM_THREADS",
-)
 
 Progress = Callable[[str], None]
 
