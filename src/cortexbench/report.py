@@ -311,10 +311,10 @@ def _failed_workers_section(meta: Mapping[str, Any]) -> str:
         for worker in workers:
             index, status = worker.get("worker"), worker.get("exit_status")
             number = index + 1 if isinstance(index, int) else "?"
-            ended = "no exit status (killed)" if status is None else f"exit status {status}"
+            ended = "killed, no exit status" if status is None else f"exit status {status}"
             lines.append(
-                f"- **{escape_markdown(name, NAME_LIMIT)}** worker {escape_markdown(number)}: "
-                f"{escape_markdown(ended)} ({escape_markdown(worker.get('failure'))})"
+                f"- **{escape_markdown(name, NAME_LIMIT)}** worker {escape_markdown(number)}, "
+                f"{escape_markdown(ended)}: {escape_markdown(worker.get('failure'))}"
             )
     if not lines:
         return ""
