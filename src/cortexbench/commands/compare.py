@@ -129,7 +129,7 @@ def check_run_files(runs: list, paths: list[Path], configured: Iterable[str] = (
         if kind not in ("run", None):
             raise UserError(f"{path}: is a {kind} file, not a benchmark run; pass run files")
         stem = Path(path).name.removesuffix(".parquet")
-        if stem != name and stem in claimable:
+        if stem != name and (stem in claimable or names.count(name) > 1):
             raise UserError(
                 f"{path}: holds the run of {name}, not of {stem} as its name says; "
                 f"rerun {stem} to rewrite it"
