@@ -19,6 +19,20 @@ include: "workflow/rules/ab.smk"
 include: "workflow/rules/studies.smk"
 
 
+# On a cluster (profiles/slurm) only the timing jobs are submitted; these run where snakemake runs.
+localrules:
+    all,
+    summary,
+    compare,
+    check,
+    report,
+    plots,
+    update_baseline,
+    ab,
+    ab_report,
+    ab_check,
+
+
 rule all:
     default_target: True
     input:

@@ -27,7 +27,7 @@ def planned_jobs(project: Path, *args: str) -> list[str]:
         match = re.match(r"(?:local)?rule (\w+):", block)
         if not match:
             continue
-        wildcard = re.search(r"wildcards: benchmark=(\w+)", block)
+        wildcard = re.search(r"wildcards: (?:benchmark|run)=([\w@.-]+)", block)
         jobs.append(match.group(1) + (f":{wildcard.group(1)}" if wildcard else ""))
     return sorted(jobs)
 

@@ -5,6 +5,11 @@ in the footer. Updates add the next version by hard-linking a complete, fsynced 
 onto a name that must not exist yet, so a reader sees a version whole or not at all, a killed
 update leaves at most an ignored temporary file, and two concurrent updates cannot overwrite
 each other. Only :func:`prune` ever removes a version.
+
+Testbeds (machine classes): each version records the testbed its runs ran on (``testbed`` in its
+footer; one testbed per version). A lookup for a testbed sees only that testbed's versions, so
+``main`` keeps one current version per testbed in the same folder and numbering; comparing with
+another testbed's version takes an explicit choice (``baseline.testbed`` in the config).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cortexbench.config import run_key, split_run_key
 from cortexbench.errors import UserError
 from cortexbench.results import (
     SAMPLE_SCHEMA,
@@ -68,6 +74,11 @@ class BaselineVersion:
     summary_only: bool
     benchmarks: tuple[str, ...]
     source: str = "results"
+    testbed: str | None = None
+
+
+# resolve_version(testbed=ANY_TESTBED): every version, whatever its testbed (listing, showing).
+ANY_TESTBED = "*"
 
 
 def version_filename(version: int) -> str:
@@ -124,10 +135,23 @@ def list_versions(directory: Path, name: str) -> list[BaselineVersion]:
 
 
 def resolve_version(
-    directory: Path, name: str, pinned: int | None = None
+    directory: Path, name: str, pinned: int | None = None, testbed: str | None = ANY_TESTBED
 ) -> BaselineVersion | None:
-    """The current version: ``pinned`` if given, else the newest; None if there is none."""
+    """The current version: ``pinned`` if given, else the newest; None if there is none.
+
+    ``testbed``: only versions recorded on that testbed count (None: versions without one); a
+    pinned version of another testbed is an error, never a silent cross-testbed comparison.
+    """
     versions = list_versions(directory, name)
+    if testbed != ANY_TESTBED:
+        for version in versions:
+            if version.version == pinned and version.testbed != testbed:
+                raise UserError(
+                    f"baseline '{name}' version {pinned} was recorded on testbed "
+                    f"'{version.testbed}', not on '{testbed}'; pin a version of '{testbed}' "
+                    f"or set baseline.testbed: {version.testbed} to compare across testbeds"
+                )
+        versions = [version for version in versions if version.testbed == testbed]
     if pinned is None:
         return versions[-1] if versions else None
     for version in versions:
@@ -157,7 +181,7 @@ def load_version(version: BaselineVersion) -> tuple[pd.DataFrame, dict[str, Any]
     path = version.path
     samples, meta = read_sample_table(path, read_metadata(path), hint="restore it or prune it")
     described = _describe_version(path, meta, version.name, version.version)
-    stray = sorted(set(samples["benchmark"]) - set(described.benchmarks))
+    stray = sorted(set(samples["benchmark"]) - {split_run_key(b)[0] for b in described.benchmarks})
     if stray:
         raise UserError(f"{path}: holds samples of {stray} that its summary does not list")
     return samples, meta
@@ -191,7 +215,10 @@ def add_version(
     if not runs:
         raise UserError("no runs given; a baseline version needs at least one benchmark's run")
     named = sorted(
-        ((_run_benchmark(samples, meta), samples, meta) for samples, meta in runs),
+        (
+            (run_key(_run_benchmark(samples, meta), meta.get("case")), samples, meta)
+            for samples, meta in runs
+        ),
         key=lambda item: item[0],
     )
     names = [benchmark for benchmark, _, _ in named]
@@ -201,12 +228,19 @@ def add_version(
             f"benchmark(s) {', '.join(duplicates)} given more than once; pass one run per benchmark"
         )
     ordered = [(samples, meta) for _, samples, meta in named]
+    testbeds = sorted({str(meta.get("testbed")) for _, meta in ordered if meta.get("testbed")})
+    if len(testbeds) > 1 or (testbeds and any(not meta.get("testbed") for _, meta in ordered)):
+        raise UserError(
+            f"the runs come from several testbeds ({', '.join(testbeds)} and runs without one); "
+            "a baseline version holds one testbed's runs: update each testbed separately"
+        )
     table = pa.concat_tables([samples_table(samples) for samples, _ in ordered])
     meta = {
         "kind": KIND,
         "name": name,
         "git": {"commit": commit, "dirty": dirty},
         "notes": notes,
+        **({"testbed": testbeds[0]} if testbeds else {}),
         "source": "results",
         "summary_only": False,
         "environment": dict(ordered[0][1].get("environment") or {}),
@@ -569,7 +603,7 @@ def _describe_version(path: Path, meta: dict[str, Any], name: str, number: int) 
     for row in meta["summary"]:
         if not isinstance(row, dict) or not isinstance(row.get("benchmark"), str):
             raise UserError(f"{path}: a row of baseline metadata 'summary' lacks a benchmark name")
-        benchmarks.append(row["benchmark"])
+        benchmarks.append(run_key(row["benchmark"], row.get("case")))
     return BaselineVersion(
         name=name,
         version=number,
@@ -580,6 +614,7 @@ def _describe_version(path: Path, meta: dict[str, Any], name: str, number: int) 
         summary_only=meta["summary_only"],
         benchmarks=tuple(sorted(set(benchmarks))),
         source=meta["source"],
+        testbed=meta["testbed"] if isinstance(meta.get("testbed"), str) else None,
     )
 
 

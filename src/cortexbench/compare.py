@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cortexbench.config import run_key, split_run_key
 from cortexbench.environment import TIMING_KEYS
 from cortexbench.stats import hodges_lehmann_shift
 from cortexbench.summary import CUSTOM_PREFIX, summarize, worker_medians
@@ -83,7 +84,7 @@ def compare(
     if current_summary is None:
         current_summary = summarize(current_runs)
     current = {
-        str(meta.get("benchmark") or _name_of(samples)): (samples, meta)
+        run_key(str(meta.get("benchmark") or _name_of(samples)), meta.get("case")): (samples, meta)
         for samples, meta in current_runs
     }
     current_rows = _rows_by_benchmark(current_summary.to_dict("records"))
@@ -120,6 +121,7 @@ def compare(
         "environments": environments,
         "rerun": {name: rerun_command(name) for name in names},
         "failed_workers": _failed_workers(current),
+        "testbed": sorted({str(m.get("testbed")) for _, m in current.values() if m.get("testbed")}),
     }
     return table, meta
 
@@ -218,7 +220,7 @@ class _Sides:
 def _benchmark_rows(
     side: _Sides, settings: dict[str, Any], config: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
-    bench_config = (config.get("benchmarks") or {}).get(side.name) or {}
+    bench_config = (config.get("benchmarks") or {}).get(split_run_key(side.name)[0]) or {}
     threshold = float(bench_config.get("threshold", settings["threshold"]))
     budget = bench_config.get("budget") or {}
     base_n = side.worker_medians("baseline").size
@@ -506,13 +508,19 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _rows_by_benchmark(rows: list[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {str(row["benchmark"]): dict(row) for row in rows if row.get("benchmark") is not None}
+    return {
+        run_key(str(row["benchmark"]), row.get("case")): dict(row)
+        for row in rows
+        if row.get("benchmark") is not None
+    }
 
 
 def _samples_of(samples: pd.DataFrame | None, name: str) -> pd.DataFrame | None:
+    """The samples of run key ``name`` (``<benchmark>`` or ``<benchmark>@<case>``)."""
     if samples is None or samples.empty:
         return None
-    return samples[samples["benchmark"] == name]
+    benchmark, case = split_run_key(name)
+    return samples[(samples["benchmark"] == benchmark) & (samples["case"] == case)]
 
 
 def _name_of(samples: pd.DataFrame) -> str:
@@ -527,6 +535,7 @@ def _baseline_identity(meta: Mapping[str, Any]) -> dict[str, Any]:
         "created_at": meta.get("created_at"),
         "summary_only": bool(meta.get("summary_only")),
         "notes": meta.get("notes"),
+        **({"testbed": meta["testbed"]} if meta.get("testbed") else {}),
     }
 
 

@@ -147,21 +147,69 @@ def _fill_defaults(node: Any, node_schema: dict[str, Any], root: dict[str, Any])
                 _fill_defaults(value, extra, root)
 
 
-def benchmark_settings(config: dict[str, Any], name: str) -> dict[str, Any]:
+DEFAULT_CASE = "default"
+CASE_SEPARATOR = "@"
+
+
+def run_key(benchmark: str, case: str | None = DEFAULT_CASE) -> str:
+    """The name of one run job: ``<benchmark>`` for the default case, else ``<benchmark>@<case>``.
+
+    It names the run file (``results/runs/<key>.parquet``) and the benchmark's row in the
+    comparison and the report.
+    """
+    return benchmark if case in (None, "", DEFAULT_CASE) else f"{benchmark}{CASE_SEPARATOR}{case}"
+
+
+def split_run_key(key: str) -> tuple[str, str]:
+    """``(benchmark, case)`` of a run key (the inverse of :func:`run_key`)."""
+    benchmark, _, case = key.partition(CASE_SEPARATOR)
+    return benchmark, case or DEFAULT_CASE
+
+
+def benchmark_cases(config: dict[str, Any], name: str) -> list[str]:
+    """The case names of benchmark ``name``: its ``cases`` matrix, else just ``default``."""
+    return sorted(config["benchmarks"][name].get("cases") or {DEFAULT_CASE: {}})
+
+
+def run_keys(config: dict[str, Any]) -> list[str]:
+    """Every run job of the config (one per benchmark and case), sorted."""
+    return sorted(
+        run_key(name, case)
+        for name in config["benchmarks"]
+        for case in benchmark_cases(config, name)
+    )
+
+
+def benchmark_settings(
+    config: dict[str, Any], name: str, case: str | None = None
+) -> dict[str, Any]:
     """Everything that determines one benchmark's measurement, merged into one flat mapping.
 
     A change to this mapping is what makes Snakemake rerun that benchmark (and only it).
+    ``name`` may be a run key (``<benchmark>@<case>``); ``case`` defaults to the default case.
     """
+    if case is None:
+        name, case = split_run_key(name)
     if name not in config["benchmarks"]:
         known = ", ".join(sorted(config["benchmarks"]))
         raise UserError(f"unknown benchmark '{name}'; configured benchmarks: {known}")
     bench = config["benchmarks"][name]
+    cases = bench.get("cases")
+    if case not in (cases or {DEFAULT_CASE: {}}):
+        known = ", ".join(benchmark_cases(config, name))
+        raise UserError(
+            f"unknown case '{case}' of benchmark '{name}'; its cases: {known} "
+            f"(benchmarks.{name}.cases in the config)"
+        )
     measurement = config.get("measurement", {})
+    overrides = {**bench.get("case", {}), **((cases or {}).get(case) or {})}
     return {
         "benchmark": name,
         "iterations": bench["iterations"],
         "seed": bench.get("seed", 0),
-        "case": bench.get("case", {}),
+        "case": overrides,
+        **({"case_name": case} if case != DEFAULT_CASE else {}),
+        **({"testbed": config["testbed"]} if config.get("testbed") else {}),
         **{key: value for key, value in measurement.items()},
         **({"workers": bench["workers"]} if "workers" in bench else {}),
     }

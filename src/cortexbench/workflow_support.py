@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cortexbench.atomic import write_text
-from cortexbench.config import benchmark_settings, settings_json
+from cortexbench.config import benchmark_settings, run_keys, settings_json, split_run_key
 from cortexbench.errors import UserError
 
 SETTINGS_DIR = Path("results") / "settings"
@@ -58,9 +58,9 @@ def write_settings_files(config: dict[str, Any], directory: Path = SETTINGS_DIR)
     makes Snakemake import pandas on every invocation, which dominates a no-op run.)
     """
     written = []
-    for name in sorted(config["benchmarks"]):
-        path = directory / f"{name}.json"
-        text = settings_json(benchmark_settings(config, name)) + "\n"
+    for key in run_keys(config):  # <benchmark>.json, and <benchmark>@<case>.json per case
+        path = directory / f"{key}.json"
+        text = settings_json(benchmark_settings(config, key)) + "\n"
         if not path.exists() or path.read_text() != text:
             write_text(path, text)
             written.append(path)
@@ -128,6 +128,16 @@ def resolve_base_commit(ref: str) -> str:
             f"git ref '{ref}' does not exist here; fetch it first or name a branch, tag or commit"
         )
     return done.stdout.strip()
+
+
+def run_kernel(run: str) -> str:
+    """The kernel module a run job measures: ``kernels/<benchmark>.py`` of any case."""
+    return str(kernel_path(split_run_key(run)[0]))
+
+
+def run_partition(config: dict[str, Any], testbed: str) -> str | None:
+    """The SLURM partition of ``testbed`` (config ``testbeds.<name>.partition``), if any."""
+    return ((config.get("testbeds") or {}).get(testbed) or {}).get("partition")
 
 
 def check_kernels(config: dict[str, Any]) -> None:

@@ -1,4 +1,7 @@
-from cortexbench.config import validate_config
+import re
+
+from cortexbench.config import run_keys, validate_config
+from cortexbench.environment import resolve_testbed
 from cortexbench.errors import UserError
 from cortexbench.workflow_support import (
     baseline_file,
@@ -7,6 +10,8 @@ from cortexbench.workflow_support import (
     head_kernel_files,
     optional_arguments,
     resolve_base_commit,
+    run_kernel,
+    run_partition,
     shared_kernel_files,
     use_checkout_for_jobs,
     write_settings_files,
@@ -17,6 +22,8 @@ try:
     config.update(validate_config(config, source="config"))
     if not config.get("base"):  # an A/B reports a kernel missing from the working tree
         check_kernels(config)
+    # The machine class runs are recorded on; an unknown one stops here, naming the key.
+    TESTBED = resolve_testbed(config)
 except UserError as error:
     raise WorkflowError(str(error)) from None
 
@@ -28,7 +35,13 @@ BENCHMARKS = sorted(config["benchmarks"])
 # Editing one of these reruns every benchmark; editing kernels/<name>.py reruns only <name>.
 SHARED_KERNEL_FILES = shared_kernel_files()
 ENGINE_FILES = engine_files()
-RUNS = expand("results/runs/{benchmark}.parquet", benchmark=BENCHMARKS)
+# One run job per benchmark and case: results/runs/<benchmark>[@<case>].parquet
+RUN_KEYS = run_keys(config)
+RUNS = expand("results/runs/{run}.parquet", run=RUN_KEYS)
+# On SLURM, timing jobs go to the testbed's partition (config: testbeds.<name>.partition).
+RUN_RESOURCES = {"bench_slot": 1}
+if run_partition(config, TESTBED):
+    RUN_RESOURCES["slurm_partition"] = run_partition(config, TESTBED)
 # [] when the baseline has no version yet: compare then reports every benchmark as new.
 BASELINE = baseline_file(config)
 HEAD_KERNEL_FILES = head_kernel_files(config)
@@ -54,3 +67,4 @@ def ab_targets(*names):
 
 wildcard_constraints:
     benchmark="|".join(BENCHMARKS),
+    run="|".join(re.escape(key) for key in RUN_KEYS),

@@ -1,19 +1,20 @@
 rule run_benchmark:
     # bench_slot is a global resource of 1 (profiles/default): benchmark jobs never overlap.
     # The CLI also takes a machine-wide lock, for runs started outside this workflow.
+    # {run} is <benchmark> or <benchmark>@<case> (a case of the benchmark's matrix).
     input:
-        kernel="kernels/{benchmark}.py",
+        kernel=lambda wildcards: run_kernel(wildcards.run),
         shared=SHARED_KERNEL_FILES,
         engine=ENGINE_FILES,
-        settings="results/settings/{benchmark}.json",
+        settings="results/settings/{run}.json",
     output:
-        "results/runs/{benchmark}.parquet",
+        "results/runs/{run}.parquet",
     log:
-        "results/logs/run/{benchmark}.log",
+        "results/logs/run/{run}.log",
     conda:
         "../envs/cortexbench.yaml"
     resources:
-        bench_slot=1,
+        **RUN_RESOURCES,
     shell:
-        "python -m cortexbench run {wildcards.benchmark} --settings-file {input.settings}"
+        "python -m cortexbench run {wildcards.run} --settings-file {input.settings}"
         " --out {output} 2>&1 | tee {log}"

@@ -93,7 +93,9 @@ def handle_update(args: argparse.Namespace) -> int:
                 f"{path}: is a {kind or 'unknown'} file, not a benchmark run; "
                 "pass results/runs/*.parquet"
             )
-        benchmark = meta.get("benchmark")
+        from cortexbench.config import run_key
+
+        benchmark = run_key(str(meta.get("benchmark")), meta.get("case"))
         if benchmark in seen:
             raise UserError(
                 f"{path}: benchmark {benchmark} is also in {seen[benchmark]}; pass one run each"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from cortexbench.atomic import ensure_writable
-from cortexbench.config import DEFAULT_CONFIG_PATH, load_config
+from cortexbench.config import DEFAULT_CONFIG_PATH, load_config, run_keys
 from cortexbench.errors import UserError
 
 COMPARISON_REQUIRED = ("benchmark", "metric", "verdict", "reason", "budget_status")
@@ -43,9 +43,11 @@ def handle(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     ensure_writable(args.out)
     runs = [read_samples(path) for path in args.runs]
-    check_run_files(runs, args.runs, config["benchmarks"])
+    check_run_files(runs, args.runs, run_keys(config))
     summary = read_table_file(args.summary, "summary") if args.summary else None
-    baseline = load_baseline(args.baseline_dir, args.baseline_name, args.baseline_version, config)
+    baseline = load_baseline(
+        args.baseline_dir, args.baseline_name, args.baseline_version, config, runs_testbed(runs)
+    )
     table, meta = compare(runs, summary, baseline, config)
     write_table(args.out, pa.Table.from_pandas(table, preserve_index=False), meta)
     counts = benchmark_verdicts(table).value_counts()
@@ -59,11 +61,31 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
+def runs_testbed(runs: list) -> str | None:
+    """The one testbed the runs were recorded on (None for runs older than testbeds)."""
+    testbeds = sorted({str(meta.get("testbed")) for _, meta in runs if meta.get("testbed")})
+    if len(testbeds) > 1:
+        raise UserError(
+            f"the runs come from several testbeds ({', '.join(testbeds)}); compare each "
+            "testbed's runs separately"
+        )
+    return testbeds[0] if testbeds else None
+
+
 def load_baseline(
-    directory: Path | None, name: str | None, version: int | None, config: dict[str, Any]
+    directory: Path | None,
+    name: str | None,
+    version: int | None,
+    config: dict[str, Any],
+    testbed: str | None = None,
 ) -> tuple[Any, dict[str, Any]] | None:
-    """The baseline's samples and metadata, or None when no version exists yet."""
+    """The baseline's samples and metadata, or None when no version exists yet.
+
+    Only versions of the runs' ``testbed`` count, unless ``baseline.testbed`` in the config
+    names another one: a comparison across testbeds is always an explicit choice.
+    """
     section = config.get("baseline") or {}
+    testbed = section.get("testbed") or testbed
     directory = Path(directory or section.get("directory", "baselines"))
     name = name or section.get("name", "main")
     version = version if version is not None else section.get("version")
@@ -71,7 +93,10 @@ def load_baseline(
         return None  # no baseline yet: nothing stored, nothing pinned
     # Looked up at call time so tests can stand in for the store.
     store = importlib.import_module("cortexbench.baseline")
-    found = store.resolve_version(directory, name, version)
+    if testbed is None:  # runs from before testbeds: every version, as before
+        found = store.resolve_version(directory, name, version)
+    else:
+        found = store.resolve_version(directory, name, version, testbed=testbed)
     return None if found is None else store.load_version(found)
 
 
@@ -121,7 +146,9 @@ def check_run_files(runs: list, paths: list[Path], configured: Iterable[str] = (
 
     ``configured``: benchmark names that a file name may claim (besides the runs' own).
     """
-    names = [_run_name(samples, meta) for samples, meta in runs]
+    from cortexbench.config import run_key
+
+    names = [run_key(_run_name(samples, meta), meta.get("case")) for samples, meta in runs]
     claimable = set(configured) | set(names)
     seen: dict[str, Path] = {}
     for (_, meta), path, name in zip(runs, paths, names, strict=True):

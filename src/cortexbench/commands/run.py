@@ -8,13 +8,25 @@ import sys
 from pathlib import Path
 
 from cortexbench.atomic import ensure_writable
-from cortexbench.config import DEFAULT_CONFIG_PATH, benchmark_settings, load_config
+from cortexbench.config import (
+    DEFAULT_CONFIG_PATH,
+    benchmark_settings,
+    load_config,
+    run_key,
+    split_run_key,
+)
 from cortexbench.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("run", help="measure one benchmark in fresh worker processes")
-    parser.add_argument("benchmark", help="benchmark name, e.g. ttfs_encoding")
+    parser.add_argument(
+        "benchmark", help="benchmark name, e.g. ttfs_encoding, or BENCHMARK@CASE for a matrix case"
+    )
+    parser.add_argument("--case", help="case of the benchmark's matrix (default: default)")
+    parser.add_argument(
+        "--testbed", help="machine class to record (default: config testbed, else derived)"
+    )
     parser.add_argument(
         "--out", type=Path, help="output Parquet (default results/runs/NAME.parquet)"
     )
@@ -49,21 +61,33 @@ def handle(args: argparse.Namespace) -> int:
     from cortexbench.measure.engine import run_benchmark
     from cortexbench.results import write_samples
 
+    benchmark, case = split_run_key(args.benchmark)
+    case = args.case or case
     if args.settings_file:
         try:
             settings = json.loads(args.settings_file.read_text())
         except (OSError, ValueError) as exc:
             raise UserError(f"{args.settings_file}: cannot read settings JSON ({exc})")
-        name = resolve_name(args.benchmark, [settings.get("benchmark", "")])
+        name = resolve_name(benchmark, [settings.get("benchmark", "")])
+        if case != settings.get("case_name", "default"):
+            raise UserError(
+                f"{args.settings_file}: holds the settings of case "
+                f"'{settings.get('case_name', 'default')}', not of '{case}'"
+            )
+        if args.testbed:
+            settings["testbed"] = args.testbed
     else:
+        from cortexbench.environment import resolve_testbed
+
         config = load_config(args.config)
-        name = resolve_name(args.benchmark, list(config["benchmarks"]))
-        settings = benchmark_settings(config, name)
+        name = resolve_name(benchmark, list(config["benchmarks"]))
+        settings = benchmark_settings(config, name, case)
+        settings["testbed"] = resolve_testbed(config, args.testbed)
     kernels_root = args.kernels or Path.cwd()
     if not (kernels_root / "kernels" / "__init__.py").is_file():
         raise UserError(f"{kernels_root}: has no kernels/ package; pass --kernels DIR")
     _check_kernel_exists(name, kernels_root)
-    out = args.out or Path("results") / "runs" / f"{name}.parquet"
+    out = args.out or Path("results") / "runs" / f"{run_key(name, case)}.parquet"
     ensure_writable(out)
 
     def progress(message: str) -> None:

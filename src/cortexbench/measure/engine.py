@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from cortexbench.environment import THREAD_VARIABLES, git_info
+from cortexbench.environment import THREAD_VARIABLES, derived_testbed, git_info
 from cortexbench.measure.lock import exclusive_benchmark
 from cortexbench.results import SAMPLE_COLUMNS
 
@@ -102,6 +102,7 @@ def run_benchmark(
     """Measure one benchmark as ``settings`` say; returns its samples and the run's metadata."""
     say = progress or (lambda _message: None)
     name = settings["benchmark"]
+    case = settings.get("case_name") or "default"
     shares = split_ops(settings["iterations"], settings["workers"])
     env = worker_environment(settings)
     rows: list[tuple] = []
@@ -124,9 +125,7 @@ def run_benchmark(
             for sample, (duration, ok, error) in enumerate(
                 zip(result["durations_ns"], result["ok"], result["errors"], strict=True)
             ):
-                rows.append(
-                    (name, "default", index, sample, duration, result["inner_loops"], ok, error)
-                )
+                rows.append((name, case, index, sample, duration, result["inner_loops"], ok, error))
             status.update(
                 inner_loops=result["inner_loops"],
                 samples=len(result["durations_ns"]),
@@ -149,7 +148,11 @@ def run_benchmark(
     meta = {
         "kind": "run",
         "benchmark": name,
-        "case": "default",
+        "case": case,
+        # The machine class (config or command line, else derived from where the run ran).
+        "testbed": settings.get("testbed") or derived_testbed(),
+        # Set when the run is a SLURM job (the executor plugin's jobs): which job, where.
+        "slurm": _slurm_identity(),
         "case_params": first.get("case_params", settings.get("case", {})),
         "settings": settings,
         "git": git_info(kernels_root),
@@ -171,3 +174,15 @@ def run_benchmark(
         "workers": workers,
     }
     return samples, meta
+
+
+def _slurm_identity() -> dict[str, str] | None:
+    """The SLURM job this run is part of, read from the variables SLURM sets; None outside."""
+    keys = {
+        "job_id": "SLURM_JOB_ID",
+        "partition": "SLURM_JOB_PARTITION",
+        "node": "SLURMD_NODENAME",
+        "cluster": "SLURM_CLUSTER_NAME",
+    }
+    found = {key: os.environ[var] for key, var in keys.items() if os.environ.get(var)}
+    return found if "job_id" in found else None

@@ -1,0 +1,155 @@
+"""Benchmark matrices (cases) and testbeds (machine classes): config, baselines, comparison."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from cortexbench.baseline import add_version, list_versions, resolve_version
+from cortexbench.commands.compare import load_baseline, runs_testbed
+from cortexbench.compare import compare
+from cortexbench.config import benchmark_settings, run_key, run_keys, split_run_key, validate_config
+from cortexbench.environment import derived_testbed, resolve_testbed
+from cortexbench.errors import UserError
+from cortexbench.workflow_support import write_settings_files
+from tests.conftest import snakemake, write_config
+from tests.test_baseline import make_run
+
+MATRIX = {
+    "benchmarks": {
+        "ttfs_encoding": {
+            "iterations": 4,
+            "seed": 1,
+            "case": {"batch": 8},
+            "cases": {"default": {}, "wide": {"features": 32}},
+        },
+        "column_allocation": {"iterations": 4, "seed": 2},
+    }
+}
+
+
+def with_case(run, case: str, testbed: str | None = None):
+    samples, meta = run
+    samples = samples.assign(case=case)
+    meta = {**meta, "case": case, **({"testbed": testbed} if testbed else {})}
+    return samples, meta
+
+
+def on(testbed: str | None, *runs):
+    return [(s, {**m, "testbed": testbed} if testbed else m) for s, m in runs]
+
+
+# --- matrices --------------------------------------------------------------------------------
+
+
+def test_each_case_is_its_own_run_job_with_its_settings(tmp_path):
+    config = validate_config(MATRIX)
+    assert run_keys(config) == ["column_allocation", "ttfs_encoding", "ttfs_encoding@wide"]
+    wide = benchmark_settings(config, "ttfs_encoding@wide")
+    assert wide["case"] == {"batch": 8, "features": 32} and wide["case_name"] == "wide"
+    # the default case keeps exactly the settings it had before matrices existed
+    assert "case_name" not in benchmark_settings(config, "ttfs_encoding")
+    assert split_run_key("ttfs_encoding@wide") == ("ttfs_encoding", "wide")
+    assert run_key("x", "default") == "x"
+    written = write_settings_files(config, tmp_path)
+    assert sorted(p.name for p in written) == [
+        "column_allocation.json",
+        "ttfs_encoding.json",
+        "ttfs_encoding@wide.json",
+    ]
+    with pytest.raises(UserError, match="unknown case 'tall' of benchmark 'ttfs_encoding'"):
+        benchmark_settings(config, "ttfs_encoding@tall")
+
+
+def test_a_bad_case_name_is_a_one_line_error_naming_the_key():
+    bad = {"benchmarks": {"b": {"iterations": 1, "cases": {"Bad Name": {}}}}}
+    with pytest.raises(UserError, match=r"benchmarks.b.cases"):
+        validate_config(bad)
+
+
+def test_cases_compare_row_by_row_with_their_own_baseline_rows(tmp_path):
+    base = [with_case(make_run("b"), "default"), with_case(make_run("b"), "wide")]
+    version = add_version(tmp_path, "main", base, commit="c", dirty=False, notes=None)
+    assert version.benchmarks == ("b", "b@wide")
+    slower = make_run("b", durations=(2000.0, 2200.0, 2400.0, 1800.0))
+    current = [with_case(make_run("b"), "default"), with_case(slower, "wide")]
+    from cortexbench.baseline import load_version
+
+    config = validate_config({"benchmarks": {"b": {"iterations": 4, "cases": {"wide": {}}}}})
+    table, meta = compare(current, None, load_version(version), config)
+    times = table[table["metric"] == "time"].set_index("benchmark")
+    assert sorted(times.index) == ["b", "b@wide"]
+    assert times.loc["b@wide", "case"] == "wide" and times.loc["b", "case"] == "default"
+    assert times.loc["b@wide", "change"] == pytest.approx(1.0, rel=0.2)
+    assert times.loc["b", "change"] == pytest.approx(0.0, abs=0.01)
+    assert meta["rerun"]["b@wide"].endswith("results/runs/b@wide.parquet")
+
+
+def test_a_matrix_plans_one_run_job_per_case(project):
+    write_config(project, MATRIX)
+    out = snakemake(project, "--dry-run", "--cores", "1").stdout
+    planned = sorted(re.findall(r"wildcards: run=([\w@.-]+)", out))
+    assert planned == ["column_allocation", "ttfs_encoding", "ttfs_encoding@wide"]
+    assert (project / "results" / "settings" / "ttfs_encoding@wide.json").exists()
+
+
+# --- testbeds --------------------------------------------------------------------------------
+
+
+def test_the_derived_testbed_is_a_valid_name_from_the_fingerprint():
+    assert derived_testbed("x86_64", "AMD EPYC 7763 64-Core Processor", 4) == (
+        "x86_64-amd-epyc-7763-64-core-4c"
+    )
+    assert derived_testbed("aarch64", "", 8) == "aarch64-unknown-8c"
+    assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", derived_testbed())
+
+
+def test_an_unknown_testbed_is_a_one_line_error_naming_the_key():
+    config = validate_config({**MATRIX, "testbeds": {"epyc": {"partition": "p1"}}})
+    assert resolve_testbed(config) == derived_testbed()
+    assert resolve_testbed({**config, "testbed": "epyc"}) == "epyc"
+    assert resolve_testbed(config, "epyc") == "epyc"
+    with pytest.raises(UserError, match=r"unknown testbed 'xeon'.*testbeds.*listed: epyc"):
+        resolve_testbed(config, "xeon")
+    with pytest.raises(UserError, match="testbed"):
+        validate_config({**MATRIX, "testbed": "no spaces"})
+
+
+def test_an_unknown_testbed_stops_the_workflow(project):
+    write_config(project, {**MATRIX, "testbed": "xeon"})
+    done = snakemake(project, "--dry-run", "--cores", "1", check=False)
+    assert done.returncode != 0
+    assert "unknown testbed 'xeon'" in done.stdout + done.stderr
+
+
+def test_baselines_are_kept_and_looked_up_per_testbed(tmp_path):
+    add_version(tmp_path, "main", on("epyc", make_run("b")), commit="a", dirty=False, notes=None)
+    add_version(tmp_path, "main", on("xeon", make_run("b")), commit="b", dirty=False, notes=None)
+    versions = list_versions(tmp_path, "main")
+    assert [(v.version, v.testbed) for v in versions] == [(1, "epyc"), (2, "xeon")]
+    assert resolve_version(tmp_path, "main", testbed="epyc").version == 1
+    assert resolve_version(tmp_path, "main", testbed="xeon").version == 2
+    assert resolve_version(tmp_path, "main", testbed="arm") is None
+    with pytest.raises(UserError, match="recorded on testbed 'xeon', not on 'epyc'"):
+        resolve_version(tmp_path, "main", pinned=2, testbed="epyc")
+
+
+def test_compare_never_crosses_testbeds_silently(tmp_path):
+    add_version(tmp_path, "main", on("xeon", make_run("b")), commit="b", dirty=False, notes=None)
+    config = validate_config({"benchmarks": {"b": {"iterations": 4}}})
+    runs = on("epyc", make_run("b"))
+    assert runs_testbed(runs) == "epyc"
+    assert load_baseline(tmp_path, "main", None, config, "epyc") is None  # no epyc baseline
+    explicit = {**config, "baseline": {**config["baseline"], "testbed": "xeon"}}
+    _, meta = load_baseline(tmp_path, "main", None, explicit, "epyc")
+    assert meta["testbed"] == "xeon"
+    with pytest.raises(UserError, match="several testbeds"):
+        runs_testbed([*on("epyc", make_run("b")), *on("xeon", make_run("c"))])
+
+
+def test_a_version_holds_one_testbed_and_a_mix_writes_nothing(tmp_path):
+    mixed = [*on("epyc", make_run("b")), *on("xeon", make_run("c"))]
+    with pytest.raises(UserError, match="several testbeds"):
+        add_version(tmp_path, "main", mixed, commit="a", dirty=False, notes=None)
+    assert not (tmp_path / "main").exists() or not any((tmp_path / "main").iterdir())
