@@ -11,6 +11,8 @@ import pandas as pd
 from cortexbench.compare import GATED_METRICS, UPDATE_BASELINE, benchmark_verdicts
 
 FAIL_ON = ("regressed", "broken", "budget")
+NAME_LIMIT = 80
+TEXT_LIMIT = 300
 
 
 def failures(comparison: pd.DataFrame, fail_on: Iterable[str]) -> list[str]:
@@ -24,7 +26,7 @@ def failures(comparison: pd.DataFrame, fail_on: Iterable[str]) -> list[str]:
         parts = []
         broken = [r for r in rows if r["verdict"] == "broken"]
         if "broken" in fail_on and broken:
-            parts.append(f"broken: {broken[0]['reason']}")
+            parts.append(f"broken: {one_line(broken[0]['reason'], TEXT_LIMIT)}")
         regressed = [
             r for r in rows if r["verdict"] == "regressed" and r["metric"] in GATED_METRICS
         ]
@@ -35,8 +37,18 @@ def failures(comparison: pd.DataFrame, fail_on: Iterable[str]) -> list[str]:
         if "budget" in fail_on and over and not (parts and broken):
             parts.append("over budget: " + ", ".join(describe_budget(r) for r in over))
         if parts:
-            lines.append(f"{name}: {'; '.join(parts)}")
+            lines.append(f"{one_line(name, NAME_LIMIT)}: {'; '.join(parts)}")
     return lines
+
+
+def one_line(value: Any, limit: int) -> str:
+    """Text from the data as one printable line of at most ``limit`` characters: the check
+    prints one line per failing benchmark, whatever a benchmark's name or error holds."""
+    raw = str(value)[: 4 * limit]
+    text = " ".join("".join(c if c.isprintable() else " " for c in raw).split())
+    if len(text) <= limit and len(str(value)) <= 4 * limit:
+        return text
+    return text[: limit - 1].rstrip() + "…"
 
 
 def rows_by_benchmark(comparison: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
