@@ -27,6 +27,9 @@ from cortexbench.errors import UserError
 
 SCHEMA_VERSION = 1
 METADATA_KEY = b"cortexbench"
+# What the Parquet reader raises on a damaged file: ArrowException and OSError mostly, but
+# also UnicodeDecodeError for a mangled column name, ValueError for mangled pandas metadata.
+UNREADABLE = (pa.ArrowException, OSError, ValueError, KeyError, IndexError, TypeError)
 
 SAMPLE_SCHEMA = pa.schema(
     [
@@ -149,7 +152,7 @@ def read_sample_table(
     """
     try:
         table = pq.read_table(path)
-    except (pa.ArrowException, OSError, ValueError) as exc:
+    except UNREADABLE as exc:
         raise UserError(f"{path}: unreadable Parquet ({_first_line(exc)}); {hint}")
     table, meta = migrate(path, table, meta)
     check_columns(path, table.schema, SAMPLE_SCHEMA)
@@ -158,7 +161,7 @@ def read_sample_table(
             table = table.append_column(field.name, pa.nulls(len(table), field.type))
     try:
         samples = table.select(list(SAMPLE_COLUMNS)).cast(SAMPLE_SCHEMA).to_pandas()
-    except (pa.ArrowException, ValueError) as exc:
+    except UNREADABLE as exc:
         raise UserError(f"{path}: its samples do not fit the schema ({_first_line(exc)}); {hint}")
     problem = _nonsense(samples)
     if problem:
@@ -211,7 +214,7 @@ def _open_schema(path: Path) -> pa.Schema:
         raise UserError(f"{path}: is a directory, expected a Parquet file")
     try:
         return pq.read_schema(path)
-    except (pa.ArrowException, OSError) as exc:
+    except UNREADABLE as exc:
         raise UserError(f"{path}: not a readable Parquet file ({_first_line(exc)})")
 
 
