@@ -153,3 +153,23 @@ def test_a_version_holds_one_testbed_and_a_mix_writes_nothing(tmp_path):
     with pytest.raises(UserError, match="several testbeds"):
         add_version(tmp_path, "main", mixed, commit="a", dirty=False, notes=None)
     assert not (tmp_path / "main").exists() or not any((tmp_path / "main").iterdir())
+
+
+# --- the scale study's synthetic suite ------------------------------------------------------
+
+
+def test_the_scale_study_builds_a_suite_whose_cases_compare_one_to_one(tmp_path):
+    from cortexbench.baseline import load_version
+    from cortexbench.results import read_samples
+    from cortexbench.studies.scale import build, config_for
+
+    config = validate_config(config_for(7))
+    assert len(run_keys(config)) == 7
+    runs = [read_samples(path) for path in build(tmp_path, 7)]
+    (version,) = list_versions(tmp_path / "baselines", "main")
+    assert version.testbed == "scale-test" and len(version.benchmarks) == 7
+    table, _ = compare(runs, None, load_version(version), config)
+    verdicts = table[table["metric"] == "time"].set_index("benchmark")["verdict"]
+    assert len(verdicts) == 7
+    assert verdicts[run_keys(config)[0]] == "regressed"  # the study slows every 97th case
+    assert (verdicts.drop(run_keys(config)[0]) != "regressed").all()

@@ -154,6 +154,10 @@ def handle_list(args: argparse.Namespace) -> int:
         for v in versions
     ]
     headers = ["", "version", "created_at", "commit", "benchmarks", "source", "notes"]
+    if any(v.testbed for v in versions):  # the testbed each version was recorded on
+        headers.insert(3, "testbed")
+        for row, v in zip(rows, versions, strict=True):
+            row.insert(3, v.testbed or "-")
     print(tabulate(rows, headers=headers, tablefmt="simple"))
     pin = " (pinned in the config)" if where["pinned"] is not None else ""
     print(f"* current version{pin}")
@@ -180,6 +184,8 @@ def handle_show(args: argparse.Namespace) -> int:
         f"notes:       {_one_line(version.notes, width=None) or '-'}",
         f"benchmarks:  {', '.join(version.benchmarks)}",
     ]
+    if version.testbed:
+        lines.insert(4, f"testbed:     {version.testbed}")
     environment = meta.get("environment") or {}
     for key in sorted(environment):
         if key != "env":
@@ -193,7 +199,10 @@ def handle_show(args: argparse.Namespace) -> int:
     if summary.empty:
         return 0
     # One column per benchmark, one row per metric: custom metrics do not widen the table.
-    transposed = summary.set_index("benchmark").drop(columns=["case"]).T
+    from cortexbench.config import run_key
+
+    keys = [run_key(b, c) for b, c in zip(summary["benchmark"], summary["case"], strict=True)]
+    transposed = summary.assign(benchmark=keys).set_index("benchmark").drop(columns=["case"]).T
     rows = [
         [metric, *(_cell(value) for value in values)] for metric, values in transposed.iterrows()
     ]

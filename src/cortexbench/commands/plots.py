@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,6 +52,9 @@ def handle(args: argparse.Namespace) -> int:
     else:
         summaries = []
 
+    # Rows of the comparison are run keys (<benchmark>@<case> for a matrix case): key the rest so.
+    current, baseline_samples = _by_run_key(current), _by_run_key(baseline_samples)
+    summaries = [(version, _by_run_key(summary)) for version, summary in summaries]
     times = comparison[comparison["metric"] == "time"].set_index("benchmark")["current"]
     benchmarks = sorted(set(comparison["benchmark"]))
     for benchmark in benchmarks:
@@ -72,3 +76,12 @@ def handle(args: argparse.Namespace) -> int:
 def _file_name(benchmark: str) -> str:
     """Benchmark names are lower_snake_case in the config; anything else is made path-safe."""
     return "".join(c if c.isalnum() or c in "_-." else "_" for c in benchmark).strip(".") or "_"
+
+
+def _by_run_key(frame: Any) -> Any:
+    """``frame`` with its benchmark column made the run key (``<benchmark>@<case>``)."""
+    if frame is None or frame.empty or "case" not in frame:
+        return frame
+    case = frame["case"].fillna("default").astype(str)
+    keyed = frame["benchmark"].astype(str).where(case == "default", frame["benchmark"] + "@" + case)
+    return frame.assign(benchmark=keyed)
