@@ -111,7 +111,7 @@ def compare(
             "current": side.current_env,
             "differs": sorted(_environment_differences(side.baseline_env, side.current_env)),
         }
-    table = _frame(rows)
+    table = comparison_frame(rows)
     meta = {
         "kind": "comparison",
         "mode": "baseline",
@@ -504,7 +504,8 @@ def _row(metric: str, unit: str, *, threshold: float = math.nan) -> dict[str, An
     }
 
 
-def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+def comparison_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Comparison rows as a frame with the canonical columns and types."""
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     for column in FLOAT_COLUMNS:
         frame[column] = frame[column].astype("float64")

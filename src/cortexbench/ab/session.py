@@ -20,8 +20,8 @@ from cortexbench.ab.analysis import (
 )
 from cortexbench.ab.runner import Side, measure_pairs, pair_orders
 from cortexbench.ab.worktree import checkout, dirty_files, repo_root, resolve_commit
-from cortexbench.compare import COLUMNS, FLOAT_COLUMNS
-from cortexbench.config import benchmark_settings
+from cortexbench.compare import COLUMNS, comparison_frame
+from cortexbench.config import benchmark_settings, run_keys, split_run_key
 from cortexbench.environment import fingerprint, git_info
 from cortexbench.errors import UserError
 from cortexbench.measure.lock import exclusive_benchmark
@@ -55,11 +55,7 @@ def run_ab(
             f"A/B: measuring the working tree with uncommitted changes in {', '.join(changed)} "
             f"against {label} ({base_commit[:12]})"
         )
-    names = benchmarks or sorted(config["benchmarks"])
-    unknown = sorted(set(names) - set(config["benchmarks"]))
-    if unknown:
-        configured = ", ".join(sorted(config["benchmarks"]))
-        raise UserError(f"unknown benchmark {', '.join(unknown)}; configured: {configured}")
+    keys = selected_run_keys(config, benchmarks)
     base_root = checkout(repo, base_commit)
     base_kernels = base_root / workdir.resolve().relative_to(repo.resolve())
     sides = {
@@ -73,20 +69,23 @@ def run_ab(
     processes: list[pd.DataFrame] = []
     stages_meta: dict[str, list[dict[str, Any]]] = {}
     with exclusive_benchmark(on_wait=lambda p: say(f"A/B: waiting for another benchmark ({p})")):
-        for name in names:
+        for key in keys:
+            name, case = split_run_key(key)
             present = {
                 side: (Path(s.kernels_root) / "kernels" / f"{name}.py").is_file()
                 for side, s in sides.items()
             }
             if not all(present.values()):
-                rows.append(_presence_row(name, present, settings_ab))
+                rows.append(_presence_row(key, case, present, settings_ab))
                 continue
-            settings = {**benchmark_settings(config, name), "memory_ops": 0}
+            settings = {**benchmark_settings(config, key), "memory_ops": 0}
             ops = max(1, math.ceil(settings["iterations"] / settings["workers"]))
             frames, stages = _measure_benchmark(settings, sides, rng, ops, settings_ab, say)
-            processes.extend(frames)
-            stages_meta[name] = [stage.as_dict() for stage in stages]
-            rows.append(_time_row(name, pd.concat(frames, ignore_index=True), stages, settings_ab))
+            processes.extend(frame.assign(benchmark=key) for frame in frames)
+            stages_meta[key] = [stage.as_dict() for stage in stages]
+            rows.append(
+                _time_row(key, case, pd.concat(frames, ignore_index=True), stages, settings_ab)
+            )
 
     meta = {
         "kind": "comparison",
@@ -94,7 +93,7 @@ def run_ab(
         "base": {"ref": label, "commit": base_commit},
         "head": {"commit": head["commit"], "dirty": bool(changed), "changed": changed},
         "baseline": {
-            "name": f"A/B vs {base_ref}",
+            "name": f"A/B vs {label}",
             "version": None,
             "commit": base_commit,
             "created_at": None,
@@ -105,10 +104,10 @@ def run_ab(
         "settings": settings_ab,
         "stages": stages_meta,
         "environment": fingerprint(),
-        "rerun": {name: f"snakemake --cores 4 ab --config base={label}" for name in names},
+        "rerun": {key: f"snakemake --cores 4 ab --config base={label}" for key in keys},
     }
     all_processes = pd.concat(processes, ignore_index=True) if processes else pd.DataFrame()
-    return _frame(rows), all_processes, meta
+    return comparison_frame(rows), all_processes, meta
 
 
 def _measure_benchmark(
@@ -141,8 +140,24 @@ def _measure_benchmark(
     return frames, stages
 
 
+def selected_run_keys(config: dict[str, Any], chosen: list[str] | None) -> list[str]:
+    """The run keys to measure: every configured one, or those of the chosen benchmarks."""
+    keys = run_keys(config)
+    if not chosen:
+        return keys
+    picked = [k for k in keys if k in chosen or split_run_key(k)[0] in chosen]
+    unknown = sorted(c for c in chosen if not any(c in (k, split_run_key(k)[0]) for k in keys))
+    if unknown:
+        raise UserError(f"unknown benchmark {', '.join(unknown)}; configured: {', '.join(keys)}")
+    return picked
+
+
 def _time_row(
-    name: str, processes: pd.DataFrame, stages: list[StageResult], settings_ab: dict[str, Any]
+    name: str,
+    case: str,
+    processes: pd.DataFrame,
+    stages: list[StageResult],
+    settings_ab: dict[str, Any],
 ) -> dict[str, Any]:
     verdict, reason = (
         final_verdict(stages) if settings_ab["confirm"] else (stages[0].verdict, stages[0].reason)
@@ -164,7 +179,7 @@ def _time_row(
         reason = f"the two sides built different inputs (make_inputs changed); {reason}"
     deciding = stages[-1] if verdict in FLAGGED else stages[0]
     return {
-        **_blank(name, settings_ab),
+        **_blank(name, case, settings_ab),
         "baseline": float(base["median_ns"].median()),
         "current": float(head["median_ns"].median()),
         "change": deciding.estimate,
@@ -177,19 +192,22 @@ def _time_row(
     }
 
 
-def _presence_row(name: str, present: dict[str, bool], settings_ab: dict[str, Any]) -> dict:
+def _presence_row(
+    key: str, case: str, present: dict[str, bool], settings_ab: dict[str, Any]
+) -> dict[str, Any]:
     if present["head"]:
         verdict, reason = "new", "the base ref has no such kernel: nothing to compare"
     else:
-        verdict, reason = "missing", f"the working tree has no kernels/{name}.py"
-    return {**_blank(name, settings_ab), "verdict": verdict, "reason": reason}
+        verdict = "missing"
+        reason = f"the working tree has no kernels/{split_run_key(key)[0]}.py"
+    return {**_blank(key, case, settings_ab), "verdict": verdict, "reason": reason}
 
 
-def _blank(name: str, settings_ab: dict[str, Any]) -> dict[str, Any]:
+def _blank(key: str, case: str, settings_ab: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {column: None for column in COLUMNS}
     row.update(
-        benchmark=name,
-        case="default",
+        benchmark=key,
+        case=case,
         metric="time",
         unit="ns",
         threshold=settings_ab["threshold"],
@@ -200,10 +218,3 @@ def _blank(name: str, settings_ab: dict[str, Any]) -> dict[str, Any]:
         n_workers_current=0,
     )
     return row
-
-
-def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    for column in FLOAT_COLUMNS:
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    return frame
