@@ -12,6 +12,7 @@ upgraded in memory, one version at a time, by :data:`MIGRATIONS` (the file is ne
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -106,6 +107,9 @@ def read_samples(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[str, 
     """Read a samples file: the frame with the canonical columns, and its metadata."""
     path = Path(path)
     samples, meta = read_sample_table(path, read_metadata(path), hint="rerun to rewrite it")
+    problem = _bad_run_metadata(meta)
+    if problem:
+        raise UserError(f"{path}: run metadata {problem}; rerun to rewrite it")
     benchmark = meta.get("benchmark")
     if meta.get("kind") == "run" and isinstance(benchmark, str):
         stray = sorted(set(samples["benchmark"]) - {benchmark})
@@ -115,6 +119,62 @@ def read_samples(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[str, 
                 f"{', '.join(stray)}; rerun to rewrite it"
             )
     return samples, meta
+
+
+# Metadata a run file may hold, and what each must be when present (every key is optional:
+# files of older layouts lack the later ones).
+RUN_METADATA = {
+    "kind": (str, "text"),
+    "benchmark": (str, "text"),
+    "case": (str, "text"),
+    "settings": (dict, "an object"),
+    "environment": (dict, "an object"),
+    "git": (dict, "an object"),
+    "workers": (list, "a list"),
+}
+WORKER_NUMBERS = ("tracemalloc_peak_bytes", "max_rss_bytes", "exit_status", "index")
+
+
+def _bad_run_metadata(meta: dict[str, Any]) -> str | None:
+    """What is wrong with the metadata of a run file that summary and compare rely on."""
+    for key, (kind, expected) in RUN_METADATA.items():
+        if meta.get(key) is not None and not isinstance(meta[key], kind):
+            return f"'{key}' is {_kind(meta[key])}, expected {expected}"
+    git = meta.get("git") or {}
+    if git.get("commit") is not None and not isinstance(git["commit"], str):
+        return f"'git.commit' is {_kind(git['commit'])}, expected text"
+    for index, worker in enumerate(meta.get("workers") or []):
+        where = f"'workers.{index}"
+        if not isinstance(worker, dict):
+            return f"{where}' is {_kind(worker)}, expected an object"
+        for key in WORKER_NUMBERS:
+            if worker.get(key) is not None and not _is_number(worker[key]):
+                return f"{where}.{key}' is {_kind(worker[key])}, expected a number"
+        if worker.get("failure") is not None and not isinstance(worker["failure"], str):
+            return f"{where}.failure' is {_kind(worker['failure'])}, expected text"
+        custom = worker.get("custom_metrics")
+        if custom is not None and not isinstance(custom, dict):
+            return f"{where}.custom_metrics' is {_kind(custom)}, expected an object"
+        for name, value in (custom or {}).items():
+            if not _is_number(value):
+                return f"{where}.custom_metrics.{name}' is {_kind(value)}, expected a number"
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    """A finite number that fits a float64 (JSON integers may be arbitrarily large)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) < 2**63
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "text", bool: "a boolean", type(None): "null"}
+    if type(value) in names:
+        return names[type(value)]
+    return "a number" if isinstance(value, int | float) else type(value).__name__
 
 
 def migrate(path: Path, table: pa.Table, meta: dict[str, Any]) -> tuple[pa.Table, dict[str, Any]]:
@@ -160,7 +220,9 @@ def read_sample_table(
         if field.name not in table.column_names:  # a nullable column: absent means unknown
             table = table.append_column(field.name, pa.nulls(len(table), field.type))
     try:
-        samples = table.select(list(SAMPLE_COLUMNS)).cast(SAMPLE_SCHEMA).to_pandas()
+        table = table.select(list(SAMPLE_COLUMNS)).cast(SAMPLE_SCHEMA)
+        table.validate(full=True)  # e.g. text that is not UTF-8, from a damaged data page
+        samples = table.to_pandas()
     except UNREADABLE as exc:
         raise UserError(f"{path}: its samples do not fit the schema ({_first_line(exc)}); {hint}")
     problem = _nonsense(samples)
