@@ -596,6 +596,16 @@ def _describe_version(path: Path, meta: dict[str, Any], name: str, number: int) 
             raise bad(key, expected)
     if meta.get("notes") is not None and not isinstance(meta["notes"], str):
         raise bad("notes", "text or null")
+    if meta.get("environment") is not None and not isinstance(meta["environment"], dict):
+        raise bad("environment", "an object")
+    if meta.get("runs") is not None and not isinstance(meta["runs"], dict):
+        raise bad("runs", "an object")
+    for run_name, run in (meta.get("runs") or {}).items():
+        if not isinstance(run, dict) or not isinstance(run.get("environment") or {}, dict):
+            raise UserError(
+                f"{path}: baseline metadata 'runs.{run_name}' is not a run's metadata; "
+                "restore the file or prune it"
+            )
     commit = meta["git"].get("commit")
     if commit is not None and not isinstance(commit, str):
         raise UserError(f"{path}: baseline metadata 'git.commit' must be text or null")
@@ -603,6 +613,16 @@ def _describe_version(path: Path, meta: dict[str, Any], name: str, number: int) 
     for row in meta["summary"]:
         if not isinstance(row, dict) or not isinstance(row.get("benchmark"), str):
             raise UserError(f"{path}: a row of baseline metadata 'summary' lacks a benchmark name")
+        if not isinstance(row.get("case", ""), str):
+            raise UserError(
+                f"{path}: a row of baseline metadata 'summary' has a case that is not text"
+            )
+        nested = next((key for key, value in row.items() if isinstance(value, dict | list)), None)
+        if nested is not None:
+            raise UserError(
+                f"{path}: baseline metadata 'summary' holds {_kind(row[nested])} for "
+                f"{row['benchmark']}'s {nested!r}, expected a number or text"
+            )
         benchmarks.append(run_key(row["benchmark"], row.get("case")))
     return BaselineVersion(
         name=name,
