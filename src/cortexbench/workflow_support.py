@@ -85,6 +85,9 @@ def baseline_file(config: dict[str, Any]) -> list[str]:
     """The current version file of the configured baseline, or [] if it has none.
 
     A cheap listing (no Parquet is opened at parse time); compare validates the file.
+    Testbeds share the folder (each version records its one testbed in its footer), so this is
+    the newest version of any testbed: a new version of another testbed reruns compare, which
+    then picks the newest version of the runs' own testbed (docs/scale.md).
     """
     settings = config["baseline"]
     folder = Path(settings["directory"]) / settings["name"]
