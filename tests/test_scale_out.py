@@ -173,3 +173,17 @@ def test_the_scale_study_builds_a_suite_whose_cases_compare_one_to_one(tmp_path)
     assert len(verdicts) == 7
     assert verdicts[run_keys(config)[0]] == "regressed"  # the study slows every 97th case
     assert (verdicts.drop(run_keys(config)[0]) != "regressed").all()
+
+
+def test_the_report_names_both_testbeds_and_flags_an_explicit_cross_testbed_comparison(tmp_path):
+    from cortexbench.baseline import load_version
+    from cortexbench.report import render_report
+    from cortexbench.summary import summarize
+
+    add_version(tmp_path, "main", on("xeon", make_run("b")), commit="b", dirty=False, notes=None)
+    version = list_versions(tmp_path, "main")[0]
+    config = validate_config({"benchmarks": {"b": {"iterations": 4}}})
+    runs = on("epyc", make_run("b"))
+    table, meta = compare(runs, None, load_version(version), config)
+    report = render_report(table, meta, summarize(runs))
+    assert "another testbed" in report and "xeon" in report and "epyc" in report

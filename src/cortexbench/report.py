@@ -442,6 +442,13 @@ def _baseline_section(meta: Mapping[str, Any]) -> str:
         ["notes", escape_markdown(baseline.get("notes") or "—")],
         ["this run's commit", escape_markdown(current.get("commit") or "unknown")],
     ]
+    testbeds = [str(t) for t in meta.get("testbed") or []]
+    if baseline.get("testbed") or testbeds:
+        shown = escape_markdown(baseline.get("testbed") or "none recorded")
+        if testbeds and baseline.get("testbed") not in (None, *testbeds):
+            shown += " (**another testbed**, chosen explicitly with baseline.testbed)"
+        rows.insert(-1, ["testbed", shown])
+        rows.append(["this run's testbed", escape_markdown(", ".join(testbeds) or "unknown")])
     table = tabulate(rows, headers=("baseline", ""), tablefmt="github", disable_numparse=True)
     return _details("Baseline", [table])
 
