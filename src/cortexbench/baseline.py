@@ -32,8 +32,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cortexbench.atomic import fsync_dir
 from cortexbench.config import run_key, split_run_key
-from cortexbench.errors import UserError
+from cortexbench.errors import UserError, first_line
 from cortexbench.results import (
     SAMPLE_SCHEMA,
     check_sample_schema,
@@ -264,7 +265,7 @@ def prune(directory: Path, name: str, keep: int) -> list[BaselineVersion]:
     for stale in _stale_temp_files(folder):
         stale.unlink(missing_ok=True)
     if doomed:
-        _fsync_dir(folder)
+        fsync_dir(folder)
     return doomed
 
 
@@ -337,7 +338,7 @@ def _read_legacy_document(path: Path) -> dict[str, Any]:
     except IsADirectoryError:
         raise UserError(f"{path}: is a directory, expected a legacy JSON baseline")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read ({_first_line(exc)})")
+        raise UserError(f"{path}: cannot read ({first_line(exc)})")
 
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         keys = [key for key, _ in pairs]
@@ -353,7 +354,7 @@ def _read_legacy_document(path: Path) -> dict[str, Any]:
     except RecursionError:
         raise UserError(f"{path}: not a legacy baseline (JSON nested too deeply)")
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
-        raise UserError(f"{path}: not a legacy baseline ({_first_line(exc)})")
+        raise UserError(f"{path}: not a legacy baseline ({first_line(exc)})")
     if not isinstance(document, dict):
         raise UserError(
             f"{path}: expected an object of benchmarks at the top level, got {_kind(document)}"
@@ -525,7 +526,7 @@ def _store(directory: Path, name: str, table: pa.Table, meta: dict[str, Any]) ->
             try:
                 write_table(tmp, table, stamped)  # fsynced before it gets its name
             except (OSError, pa.ArrowException) as exc:
-                raise UserError(f"cannot write {folder}: {_first_line(exc)}")
+                raise UserError(f"cannot write {folder}: {first_line(exc)}")
             _make_readable(tmp)
             final = folder / version_filename(number)
             try:
@@ -538,7 +539,7 @@ def _store(directory: Path, name: str, table: pa.Table, meta: dict[str, Any]) ->
                     f"cannot create {final}: {exc.strerror or exc} (the baseline folder must be "
                     "on a file system with hard links)"
                 )
-            _fsync_dir(folder)
+            fsync_dir(folder)
             return _read_version(final, name, number)
         raise UserError(
             f"{folder}: another update is writing baseline '{name}' (each of "
@@ -680,17 +681,3 @@ def _stale_temp_files(folder: Path) -> Iterable[Path]:
             if path.stat().st_mtime < cutoff:
                 stale.append(path)
     return stale
-
-
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from cortexbench.errors import UserError
+from cortexbench.errors import UserError, first_line
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -46,7 +46,7 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG_PATH) -> dict[str,
     except RecursionError:
         raise UserError(f"{path}: not valid YAML (nested too deeply)")
     except (ValueError, TypeError) as exc:  # e.g. a date that does not exist: 2024-13-45
-        raise UserError(f"{path}: not valid YAML ({_first_line(exc)}); quote the value")
+        raise UserError(f"{path}: not valid YAML ({first_line(exc)}); quote the value")
     return validate_config(raw, source=str(path))
 
 
@@ -101,11 +101,6 @@ def _one_line(message: str) -> str:
     """A message that quotes keys and values from the file, made one short line."""
     shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message[: 2 * MESSAGE_LIMIT])
     return shown if len(shown) <= 2 * MESSAGE_LIMIT else shown[: 2 * MESSAGE_LIMIT - 1] + "…"
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def _describe(error: Any) -> str:

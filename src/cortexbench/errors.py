@@ -6,3 +6,9 @@ class UserError(Exception):
 
     Its message is one line: the CLI prints it as is, without a traceback.
     """
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (or its type), for a one-line error."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cortexbench.atomic import write_with
-from cortexbench.errors import UserError
+from cortexbench.errors import UserError, first_line
 
 SCHEMA_VERSION = 1
 METADATA_KEY = b"cortexbench"
@@ -213,7 +213,7 @@ def read_sample_table(
     try:
         table = pq.read_table(path)
     except UNREADABLE as exc:
-        raise UserError(f"{path}: unreadable Parquet ({_first_line(exc)}); {hint}")
+        raise UserError(f"{path}: unreadable Parquet ({first_line(exc)}); {hint}")
     table, meta = migrate(path, table, meta)
     check_columns(path, table.schema, SAMPLE_SCHEMA)
     for field in SAMPLE_SCHEMA:
@@ -224,7 +224,7 @@ def read_sample_table(
         table.validate(full=True)  # e.g. text that is not UTF-8, from a damaged data page
         samples = table.to_pandas()
     except UNREADABLE as exc:
-        raise UserError(f"{path}: its samples do not fit the schema ({_first_line(exc)}); {hint}")
+        raise UserError(f"{path}: its samples do not fit the schema ({first_line(exc)}); {hint}")
     problem = _nonsense(samples)
     if problem:
         raise UserError(f"{path}: {problem}; {hint}")
@@ -277,9 +277,4 @@ def _open_schema(path: Path) -> pa.Schema:
     try:
         return pq.read_schema(path)
     except UNREADABLE as exc:
-        raise UserError(f"{path}: not a readable Parquet file ({_first_line(exc)})")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+        raise UserError(f"{path}: not a readable Parquet file ({first_line(exc)})")
