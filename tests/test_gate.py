@@ -16,29 +16,31 @@ pytestmark = pytest.mark.slow
 GATE_CONFIG = {
     **TINY_CONFIG,
     "measurement": {"workers": 6, "warmup_ops": 2, "memory_ops": 1},
-    # Twice the work is a +100 % change; a wide threshold keeps a loaded test machine's
-    # run-to-run shift (up to 24 % measured here under load) from flagging the others.
-    "compare": {"threshold": 0.3},
+    # Processes here run in one of two speed modes up to 1.7x apart (docs/detection.md), so
+    # an unchanged benchmark may shift by up to 1.7x between two small runs: a threshold of
+    # 80 % never flags it, and four times the work (>= 2.35x even across modes) always is.
+    "compare": {"threshold": 0.8},
     "benchmarks": {
         "ttfs_encoding": {"iterations": 30, "seed": 1},
         "column_allocation": {"iterations": 12, "seed": 2},
         "lateral_inhibition": {"iterations": 12, "seed": 3},
     },
 }
-# Appended to a kernel module: the benchmark then does its work twice per operation.
-TWICE = """
+# Appended to a kernel module: the benchmark then does its work four times per operation.
+FOUR_TIMES = """
 
 import dataclasses as _dataclasses
 
 _once = BENCHMARK.operation
 
 
-def _twice(inputs):
-    _once(inputs)
+def _four_times(inputs):
+    for _ in range(3):
+        _once(inputs)
     return _once(inputs)
 
 
-BENCHMARK = _dataclasses.replace(BENCHMARK, operation=_twice)
+BENCHMARK = _dataclasses.replace(BENCHMARK, operation=_four_times)
 """
 
 
@@ -56,7 +58,7 @@ def test_check_fails_naming_only_the_slowed_benchmark(project: Path):
     assert set(versions[0].benchmarks) == set(GATE_CONFIG["benchmarks"])
 
     kernel = project / "kernels" / "ttfs_encoding.py"
-    kernel.write_text(kernel.read_text() + TWICE)
+    kernel.write_text(kernel.read_text() + FOUR_TIMES)
     done = snakemake(project, "--cores", "4", "check", check=False)
     output = done.stdout + done.stderr
     assert done.returncode != 0, output
@@ -68,7 +70,7 @@ def test_check_fails_naming_only_the_slowed_benchmark(project: Path):
     comparison = pd.read_parquet(project / "results" / "comparison.parquet")
     time_rows = comparison[comparison["metric"] == "time"].set_index("benchmark")
     assert time_rows.loc["ttfs_encoding", "verdict"] == "regressed"
-    assert time_rows.loc["ttfs_encoding", "change"] > 0.5
+    assert time_rows.loc["ttfs_encoding", "change"] > 0.8
 
     # the report is still written for the reviewer, and says what regressed
     snakemake(project, "--cores", "1", "report")
