@@ -116,21 +116,9 @@ def optional_arguments(**options: str | None) -> str:
 
 def resolve_base_commit(ref: str) -> str:
     """The commit of the A/B base ref (a cheap ``git rev-parse`` at parse time)."""
-    import subprocess
+    from cortexbench.ab.worktree import resolve_commit
 
-    if not ref or ref.startswith("-"):
-        raise UserError(f"invalid base ref {ref!r}; give a branch, tag or commit: base=main")
-    done = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise UserError(
-            f"git ref '{ref}' does not exist here; fetch it first or name a branch, tag or commit"
-        )
-    return done.stdout.strip()
+    return resolve_commit(Path.cwd(), ref)
 
 
 def run_kernel(run: str) -> str:

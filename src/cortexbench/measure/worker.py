@@ -105,12 +105,10 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     inputs = bench.make_inputs(spec["seed"], **case)
     operation, validate = bench.operation, bench.validate
 
-    warmup_ns: list[int] = []
-    for _ in range(max(1, spec["warmup_ops"])):
-        t0 = time.perf_counter_ns()
+    warmup_ops = max(1, spec["warmup_ops"])
+    for _ in range(warmup_ops):
         with contextlib.suppress(Exception):
             operation(inputs)
-        warmup_ns.append(time.perf_counter_ns() - t0)
 
     resolution = timer_resolution_ns()
     min_sample_ns = spec.get("min_sample_ns") or 100 * resolution
@@ -180,7 +178,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         "ok": oks,
         "errors": errors,
         "inner_loops": loops,
-        "warmup_ops": len(warmup_ns),
+        "warmup_ops": warmup_ops,
         "timer_resolution_ns": resolution,
         "min_sample_ns": min_sample_ns,
         "custom_metrics": metrics,

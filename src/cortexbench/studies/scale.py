@@ -55,6 +55,8 @@ def synthetic_run(benchmark: str, case: str, seed: int, slower: float = 1.0):
     import numpy as np
     import pandas as pd
 
+    from cortexbench.results import SAMPLE_COLUMNS
+
     rng = np.random.default_rng(seed)
     median = rng.uniform(2e4, 2e6) * slower
     rows = []
@@ -65,16 +67,7 @@ def synthetic_run(benchmark: str, case: str, seed: int, slower: float = 1.0):
             rows.append((benchmark, case, worker, sample, float(duration), 1, True, None))
     samples = pd.DataFrame.from_records(
         rows,
-        columns=[
-            "benchmark",
-            "case",
-            "worker",
-            "sample",
-            "duration_ns",
-            "inner_loops",
-            "ok",
-            "error",
-        ],
+        columns=list(SAMPLE_COLUMNS),
     )
     environment = {
         "arch": "x86_64",
