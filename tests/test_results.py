@@ -12,6 +12,7 @@ from cortexbench.results import (
     METADATA_KEY,
     SAMPLE_SCHEMA,
     SCHEMA_VERSION,
+    read_runs,
     read_samples,
     write_samples,
 )
@@ -104,3 +105,32 @@ def test_future_schema_and_foreign_parquet(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(UserError, match="no such file"):
         read_samples(tmp_path / "absent.parquet")
+
+
+def test_reading_many_runs_at_once_gives_each_file_its_own_samples(tmp_path):
+    paths = []
+    for index in range(12):
+        frame = samples().assign(benchmark=f"b{index}", duration_ns=[index + 0.5, index + 1.5])
+        path = tmp_path / f"b{index}.parquet"
+        write_samples(path, frame, {"kind": "run", "benchmark": f"b{index}", "n": index})
+        paths.append(path)
+    runs = read_runs(paths)
+    assert [meta["n"] for _, meta in runs] == list(range(12))
+    for index, (frame, _) in enumerate(runs):
+        assert frame.index.tolist() == [0, 1]
+        assert frame["benchmark"].tolist() == [f"b{index}"] * 2
+        assert frame["duration_ns"].tolist() == [index + 0.5, index + 1.5]
+        assert frame.equals(read_samples(paths[index])[0])
+
+
+def test_an_impossible_value_among_many_runs_names_its_file(tmp_path):
+    paths = []
+    for index in range(5):
+        frame = samples().assign(benchmark=f"b{index}")
+        if index in (2, 4):
+            frame["inner_loops"] = [1, 0]
+        path = tmp_path / f"b{index}.parquet"
+        write_samples(path, frame, {"kind": "run", "benchmark": f"b{index}"})
+        paths.append(path)
+    with pytest.raises(UserError, match=r"b2\.parquet: column 'inner_loops' holds a value below 1"):
+        read_runs(paths)

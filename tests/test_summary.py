@@ -2,10 +2,13 @@
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from cortexbench.summary import summarize, summarize_run, worker_medians
+from cortexbench.summary import group_medians, summarize, summarize_run, worker_medians
 
 
 def frame(rows):
@@ -121,3 +124,15 @@ def test_summary_has_one_sorted_row_per_benchmark():
         "failed_ops",
     ):
         assert column in table.columns
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5), st.floats(0, 1e9, allow_nan=False)), min_size=0, max_size=60
+    )
+)
+def test_group_medians_equal_pandas_groupby_median(pairs):
+    keys = np.array([k for k, _ in pairs], dtype=np.int32)
+    values = np.array([v for _, v in pairs], dtype=float)
+    expected = pd.Series(values).groupby(keys).median().to_numpy()
+    np.testing.assert_allclose(group_medians(keys, values), expected, rtol=1e-12)

@@ -182,7 +182,9 @@ def load_version(version: BaselineVersion) -> tuple[pd.DataFrame, dict[str, Any]
     path = version.path
     samples, meta = read_sample_table(path, read_metadata(path), hint="restore it or prune it")
     described = _describe_version(path, meta, version.name, version.version)
-    stray = sorted(set(samples["benchmark"]) - {split_run_key(b)[0] for b in described.benchmarks})
+    stray = sorted(
+        set(samples["benchmark"].unique()) - {split_run_key(b)[0] for b in described.benchmarks}
+    )
     if stray:
         raise UserError(f"{path}: holds samples of {stray} that its summary does not list")
     return samples, meta

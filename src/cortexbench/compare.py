@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 from cortexbench.config import run_key, split_run_key
 from cortexbench.environment import TIMING_KEYS
 from cortexbench.stats import hodges_lehmann_shift
-from cortexbench.summary import CUSTOM_PREFIX, summarize
+from cortexbench.summary import CUSTOM_PREFIX, run_worker_medians, summarize
 
 VERDICTS = (
     "regressed",
@@ -215,12 +216,12 @@ class _Sides:
         samples = self.current_samples if which == "current" else self.baseline_samples
         # one run key's samples (a run file, or the baseline split by run key)
         empty = samples is None or samples.empty
-        medians = np.array([]) if empty else _medians_per_worker(samples)
+        medians = np.array([]) if empty else run_worker_medians(samples)
         self._medians[which] = medians
         return medians
 
-    @property
-    def broken(self) -> bool:
+    @cached_property
+    def broken(self) -> bool:  # asked by every row of the benchmark
         samples = self.current_samples
         return samples is not None and not bool(samples["ok"].any())
 
@@ -522,19 +523,6 @@ def _rows_by_benchmark(rows: list[Mapping[str, Any]]) -> dict[str, dict[str, Any
         for row in rows
         if row.get("benchmark") is not None
     }
-
-
-def _medians_per_worker(samples: pd.DataFrame) -> np.ndarray:
-    """What ``summary.worker_medians`` gives for one run key, in NumPy (compare asks 2x per
-    benchmark; pandas' groupby on the text columns dominated a 1,000-case comparison)."""
-    good = samples["ok"].to_numpy(dtype=bool)
-    workers = samples["worker"].to_numpy()[good]
-    durations = samples["duration_ns"].to_numpy(dtype=float)[good]
-    if not workers.size:
-        return np.array([])
-    order = np.argsort(workers, kind="stable")
-    _, starts = np.unique(workers[order], return_index=True)
-    return np.array([np.median(part) for part in np.split(durations[order], starts[1:])])
 
 
 def _split_by_run_key(samples: pd.DataFrame | None) -> dict[str, pd.DataFrame] | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,11 @@ def write_samples(path: str | os.PathLike[str], samples: pd.DataFrame, meta: dic
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The ``cortexbench`` metadata of a Parquet file, checked for a known schema version."""
     path = Path(path)
-    schema = _open_schema(path)
+    return parse_metadata(path, _open_schema(path))
+
+
+def parse_metadata(path: Path, schema: pa.Schema) -> dict[str, Any]:
+    """The ``cortexbench`` metadata in ``schema`` (the footer of ``path``), checked."""
     raw = (schema.metadata or {}).get(METADATA_KEY)
     if raw is None:
         raise UserError(f"{path}: not a cortexbench file (no cortexbench metadata in its footer)")
@@ -105,20 +109,36 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def read_samples(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read a samples file: the frame with the canonical columns, and its metadata."""
-    path = Path(path)
-    samples, meta = read_sample_table(path, read_metadata(path), hint="rerun to rewrite it")
-    problem = _bad_run_metadata(meta)
-    if problem:
-        raise UserError(f"{path}: run metadata {problem}; rerun to rewrite it")
-    benchmark = meta.get("benchmark")
-    if meta.get("kind") == "run" and isinstance(benchmark, str):
-        stray = sorted(set(samples["benchmark"]) - {benchmark})
-        if stray:
-            raise UserError(
-                f"{path}: its metadata says benchmark {benchmark} but it holds samples of "
-                f"{', '.join(stray)}; rerun to rewrite it"
-            )
-    return samples, meta
+    return read_runs([path])[0]
+
+
+def read_runs(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[pd.DataFrame, dict[str, Any]]]:
+    """:func:`read_samples` of each path, in order; an error names the first bad file.
+
+    The files are checked one by one as Arrow tables but become pandas in one conversion:
+    per file, pandas' conversion costs several times the read, and a suite has a thousand.
+    """
+    paths = [Path(path) for path in paths]
+    tables, metas = [], []
+    for path in paths:
+        parquet = _open(path)
+        meta = parse_metadata(path, parquet.schema_arrow)
+        table, meta = _sample_table(path, meta, hint="rerun to rewrite it", file=parquet)
+        problem = _bad_run_metadata(meta)
+        if problem:
+            raise UserError(f"{path}: run metadata {problem}; rerun to rewrite it")
+        benchmark = meta.get("benchmark")
+        if meta.get("kind") == "run" and isinstance(benchmark, str):
+            stray = sorted(set(table.column("benchmark").unique().to_pylist()) - {benchmark})
+            if stray:
+                raise UserError(
+                    f"{path}: its metadata says benchmark {benchmark} but it holds samples of "
+                    f"{', '.join(stray)}; rerun to rewrite it"
+                )
+        tables.append(table)
+        metas.append(meta)
+    frames = _frames(paths, tables, hint="rerun to rewrite it")
+    return list(zip(frames, metas, strict=True))
 
 
 # Metadata a run file may hold, and what each must be when present (every key is optional:
@@ -210,8 +230,17 @@ def read_sample_table(
 
     ``hint`` ends every error message: what the user can do about a bad file.
     """
+    table, meta = _sample_table(path, meta, hint=hint)
+    return _frames([path], [table], hint=hint)[0], meta
+
+
+def _sample_table(
+    path: Path, meta: dict[str, Any], *, hint: str, file: pq.ParquetFile | None = None
+) -> tuple[pa.Table, dict[str, Any]]:
+    """The samples of ``path`` as an Arrow table in the canonical schema (types and encoding
+    checked, values not yet) and the migrated metadata. ``file``: ``path`` already opened."""
     try:
-        table = pq.read_table(path)
+        table = (file or pq.ParquetFile(path)).read(use_threads=False)
     except UNREADABLE as exc:
         raise UserError(f"{path}: unreadable Parquet ({first_line(exc)}); {hint}")
     table, meta = migrate(path, table, meta)
@@ -222,13 +251,44 @@ def read_sample_table(
     try:
         table = table.select(list(SAMPLE_COLUMNS)).cast(SAMPLE_SCHEMA)
         table.validate(full=True)  # e.g. text that is not UTF-8, from a damaged data page
-        samples = table.to_pandas()
     except UNREADABLE as exc:
         raise UserError(f"{path}: its samples do not fit the schema ({first_line(exc)}); {hint}")
-    problem = _nonsense(samples)
-    if problem:
-        raise UserError(f"{path}: {problem}; {hint}")
-    return samples, meta
+    return table, meta
+
+
+def _frames(paths: Sequence[Path], tables: Sequence[pa.Table], *, hint: str) -> list[pd.DataFrame]:
+    """Each table as a frame, converted all at once; the first impossible value is an error
+    naming its file."""
+    combined = pa.concat_tables(tables) if tables else SAMPLE_SCHEMA.empty_table()
+    try:
+        frame = combined.to_pandas()
+    except UNREADABLE as exc:  # checked per file above; this is the last line of defence
+        raise UserError(f"{paths[0]}: its samples do not fit the schema ({first_line(exc)})")
+    ends = np.cumsum([len(table) for table in tables])
+    impossible = _impossible_rows(frame)
+    if impossible.any():
+        index = int(np.searchsorted(ends, int(np.argmax(impossible)), side="right"))
+        start = int(ends[index - 1]) if index else 0
+        problem = _nonsense(frame.iloc[start : int(ends[index])])
+        raise UserError(f"{paths[index]}: {problem}; {hint}")
+    starts = np.concatenate([[0], ends[:-1]]).astype(int)
+    return [
+        frame.iloc[start:end].reset_index(drop=True)
+        for start, end in zip(starts, ends.astype(int), strict=True)
+    ]
+
+
+def _impossible_rows(samples: pd.DataFrame) -> np.ndarray:
+    """Rows that cannot have been measured: see :func:`_nonsense`."""
+    durations = samples["duration_ns"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        return (
+            ~np.isfinite(durations)
+            | (durations < 0)
+            | (samples["inner_loops"].to_numpy(dtype=float) < 1)
+            | (samples["worker"].to_numpy(dtype=float) < 0)
+            | (samples["sample"].to_numpy(dtype=float) < 0)
+        )
 
 
 def _nonsense(samples: pd.DataFrame) -> str | None:
@@ -270,11 +330,18 @@ def _castable(got: pa.DataType, want: pa.DataType) -> bool:
 
 
 def _open_schema(path: Path) -> pa.Schema:
+    return _open(path).schema_arrow
+
+
+def _open(path: Path) -> pq.ParquetFile:
+    """The Parquet file at ``path`` with its footer read and its schema checked to parse."""
     if not path.exists():
         raise UserError(f"{path}: no such file")
     if path.is_dir():
         raise UserError(f"{path}: is a directory, expected a Parquet file")
     try:
-        return pq.read_schema(path)
+        parquet = pq.ParquetFile(path)
+        parquet.schema_arrow  # noqa: B018 - a damaged schema raises here, not later
+        return parquet
     except UNREADABLE as exc:
         raise UserError(f"{path}: not a readable Parquet file ({first_line(exc)})")

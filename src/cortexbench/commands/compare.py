@@ -38,11 +38,11 @@ def handle(args: argparse.Namespace) -> int:
     import pyarrow as pa
 
     from cortexbench.compare import benchmark_verdicts, compare
-    from cortexbench.results import read_samples, write_table
+    from cortexbench.results import read_runs, write_table
 
     config = load_config(args.config)
     ensure_writable(args.out)
-    runs = [read_samples(path) for path in args.runs]
+    runs = read_runs(args.runs)
     check_run_files(runs, args.runs, run_keys(config))
     summary = read_table_file(args.summary, "summary") if args.summary else None
     baseline = load_baseline(

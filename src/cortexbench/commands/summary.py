@@ -19,11 +19,11 @@ def handle(args: argparse.Namespace) -> int:
     import pyarrow as pa
 
     from cortexbench.commands.compare import check_run_files
-    from cortexbench.results import read_samples, write_table
+    from cortexbench.results import read_runs, write_table
     from cortexbench.summary import summarize
 
     ensure_writable(args.out)
-    runs = [read_samples(path) for path in args.runs]
+    runs = read_runs(args.runs)
     check_run_files(runs, args.runs)
     table = summarize(runs)
     meta = {"kind": "summary", "runs": [str(p) for p in args.runs]}
