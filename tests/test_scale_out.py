@@ -94,6 +94,18 @@ def test_a_matrix_plans_one_run_job_per_case(project):
     assert (project / "results" / "settings" / "ttfs_encoding@wide.json").exists()
 
 
+def test_a_case_that_is_not_configured_is_named_with_the_ones_that_are(project):
+    write_config(project, MATRIX)
+    done = snakemake(
+        project, "--dry-run", "--cores", "1", "results/runs/ttfs_encoding@tall.parquet", check=False
+    )
+    assert done.returncode != 0
+    assert (
+        "ttfs_encoding@tall is not a case in the config (benchmarks.ttfs_encoding.cases); "
+        "configured: ttfs_encoding, ttfs_encoding@wide"
+    ) in done.stdout + done.stderr
+
+
 # --- testbeds --------------------------------------------------------------------------------
 
 

@@ -79,6 +79,15 @@ def test_only_stale_stages_rerun(ran: Path):
     assert planned_jobs(ran) == sorted(["run_benchmark:lateral_inhibition", *DOWNSTREAM])
     kernel.write_text(original)
 
+    # editing the measurement engine reruns every benchmark
+    engine = ran / "src" / "cortexbench" / "measure" / "engine.py"
+    engine_source = engine.read_text()
+    engine.write_text(engine_source + "\n# a change\n")
+    runs = [f"run_benchmark:{name}" for name in TINY_CONFIG["benchmarks"]]
+    assert planned_jobs(ran) == sorted([*runs, *DOWNSTREAM])
+    engine.write_text(engine_source)
+    assert planned_jobs(ran) == []
+
     # changing one benchmark's config reruns only that benchmark
     changed = {**TINY_CONFIG, "benchmarks": {**TINY_CONFIG["benchmarks"]}}
     changed["benchmarks"]["column_allocation"] = {"iterations": 5, "seed": 2}

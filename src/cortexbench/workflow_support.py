@@ -5,6 +5,7 @@ Imports neither pandas nor NumPy: this runs on every `snakemake` invocation, eve
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -48,6 +49,23 @@ def engine_files() -> list[str]:
     """Measurement engine sources: a change to how we measure invalidates every measurement."""
     patterns = ("src/cortexbench/measure/*.py", "src/cortexbench/environment.py")
     return sorted(str(path) for pattern in patterns for path in Path().glob(pattern))
+
+
+CODE_DIGEST = SETTINGS_DIR / "code.json"
+
+
+def write_code_digest(files: list[str], path: Path = CODE_DIGEST) -> str:
+    """One file standing for the code every timing job shares: the SHA-256 of each of
+    ``files``, rewritten only when one of them changes.
+
+    Timing jobs depend on it instead of on each file: at a thousand run jobs, eight inputs
+    fewer per job take a tenth off planning the DAG.
+    """
+    digests = {name: hashlib.sha256(Path(name).read_bytes()).hexdigest() for name in files}
+    text = json.dumps(digests, sort_keys=True, indent=1) + "\n"
+    if not path.exists() or path.read_text() != text:
+        write_text(path, text)
+    return str(path)
 
 
 def write_settings_files(config: dict[str, Any], directory: Path = SETTINGS_DIR) -> list[Path]:

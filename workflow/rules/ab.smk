@@ -10,8 +10,7 @@ rule ab:
 rule ab_measure:
     input:
         kernels=HEAD_KERNEL_FILES,
-        shared=SHARED_KERNEL_FILES,
-        engine=ENGINE_FILES,
+        code=MEASUREMENT_CODE,
         config=WORKFLOW_CONFIG,
     output:
         comparison="results/ab/{base_commit}/comparison.parquet",

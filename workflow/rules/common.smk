@@ -1,5 +1,3 @@
-import re
-
 from cortexbench.config import run_keys, validate_config
 from cortexbench.environment import resolve_testbed
 from cortexbench.errors import UserError
@@ -14,6 +12,7 @@ from cortexbench.workflow_support import (
     run_partition,
     shared_kernel_files,
     use_checkout_for_jobs,
+    write_code_digest,
     write_settings_files,
     write_workflow_config,
 )
@@ -32,9 +31,9 @@ write_settings_files(config)
 WORKFLOW_CONFIG = str(write_workflow_config(config))
 
 BENCHMARKS = sorted(config["benchmarks"])
-# Editing one of these reruns every benchmark; editing kernels/<name>.py reruns only <name>.
-SHARED_KERNEL_FILES = shared_kernel_files()
-ENGINE_FILES = engine_files()
+# Editing the engine or a shared kernel file reruns every benchmark (through the digest of
+# them all); editing kernels/<name>.py reruns only <name>.
+MEASUREMENT_CODE = write_code_digest([*shared_kernel_files(), *engine_files()])
 # One run job per benchmark and case: results/runs/<benchmark>[@<case>].parquet
 RUN_KEYS = run_keys(config)
 RUNS = expand("results/runs/{run}.parquet", run=RUN_KEYS)
@@ -45,6 +44,24 @@ if run_partition(config, TESTBED):
 # [] when the baseline has no version yet: compare then reports every benchmark as new.
 BASELINE = baseline_file(config)
 HEAD_KERNEL_FILES = head_kernel_files(config)
+
+
+CONFIGURED_RUNS = frozenset(RUN_KEYS)
+
+
+def run_settings(wildcards):
+    """The settings file of a configured run job, or an error naming the configured cases."""
+    if wildcards.run not in CONFIGURED_RUNS:
+        benchmark = wildcards.run.split("@")[0]
+        cases = [key for key in RUN_KEYS if key.split("@")[0] == benchmark]
+        listed = ", ".join(cases[:5]) + (
+            f", ... ({len(cases)} in all)" if len(cases) > 5 else ""
+        )
+        raise WorkflowError(
+            f"{wildcards.run} is not a case in the config (benchmarks.{benchmark}.cases); "
+            f"configured: {listed}"
+        )
+    return f"results/settings/{wildcards.run}.json"
 
 
 def ab_base_ref():
@@ -67,4 +84,6 @@ def ab_targets(*names):
 
 wildcard_constraints:
     benchmark="|".join(BENCHMARKS),
-    run="|".join(re.escape(key) for key in RUN_KEYS),
+    # by benchmark, not by case: an alternation of a thousand cases slows every match;
+    # run_settings() names a case that is not configured.
+    run="(?:" + "|".join(BENCHMARKS) + r")(?:@[a-z0-9_.-]+)?",

@@ -4,9 +4,8 @@ rule run_benchmark:
     # {run} is <benchmark> or <benchmark>@<case> (a case of the benchmark's matrix).
     input:
         kernel=lambda wildcards: run_kernel(wildcards.run),
-        shared=SHARED_KERNEL_FILES,
-        engine=ENGINE_FILES,
-        settings="results/settings/{run}.json",
+        code=MEASUREMENT_CODE,
+        settings=run_settings,
     output:
         "results/runs/{run}.parquet",
     log:

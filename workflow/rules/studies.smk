@@ -5,8 +5,7 @@ rule calibrate:
     # A/B false alarms (A against A) and power (A against A made 1-5 % slower) with a
     # synthetic kernel whose extra work is set exactly; see docs/detection.md.
     input:
-        shared=SHARED_KERNEL_FILES,
-        engine=ENGINE_FILES,
+        code=MEASUREMENT_CODE,
         config=WORKFLOW_CONFIG,
     output:
         table="results/calibration/detection.parquet",
@@ -32,8 +31,7 @@ rule noise_study:
     # Reruns the unchanged suite and compares every rerun with every other; see docs/noise.md.
     input:
         kernels=HEAD_KERNEL_FILES,
-        shared=SHARED_KERNEL_FILES,
-        engine=ENGINE_FILES,
+        code=MEASUREMENT_CODE,
         config=WORKFLOW_CONFIG,
     output:
         "results/noise/noise.md",
