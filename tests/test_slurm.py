@@ -16,7 +16,7 @@ import pytest
 
 from cortexbench.results import read_samples
 from tests.conftest import TINY_CONFIG, copy_project, snakemake, write_config
-from tests.slurm_cluster import Cluster, Unavailable
+from tests.slurm_cluster import Cluster, Unavailable, free_port
 
 PARTITION = "cbench"
 # Tiny iteration counts; one benchmark with a two-case matrix, so cases go through SLURM too.
@@ -39,9 +39,6 @@ CLUSTER_OPTIONS = (
     "--slurm-no-account",
     "--slurm-init-seconds-before-status-checks",
     "1",
-    # exclusive nodes keep timing jobs apart on a cluster: submit them all at once
-    "--resources",
-    "bench_slot=10",
 )
 
 
@@ -107,6 +104,9 @@ def test_run_jobs_go_through_slurm_and_the_report_has_the_local_shape(cluster, t
     submitted = re.findall(r"submitted with SLURM jobid (\d+) \(log: (\S+)\)", done.stderr)
     assert sorted(job for job, _ in submitted) == sorted(job_ids)
     assert all("/slurm_logs/rule_run_benchmark/" in log for _, log in submitted)
+    # exclusive nodes keep timing jobs apart: all are submitted before the first one ends
+    last_submitted = done.stderr.rindex("submitted with SLURM jobid")
+    assert last_submitted < done.stderr.index("Finished jobid"), done.stderr
 
     local = copy_project(tmp_path / "local")
     write_config(local, {k: v for k, v in SLURM_CONFIG.items() if k != "testbed"})
@@ -125,5 +125,34 @@ def test_a_partition_that_does_not_exist_is_a_clear_error(cluster, tmp_path):
     done = slurm_snakemake(cluster, project, "results/runs/ttfs_encoding.parquet")
     assert done.returncode != 0
     output = done.stdout + done.stderr
-    assert "no_such_partition" in output and "nvalid partition" in output, output[-2000:]
+    assert (
+        "testbed 'cluster' sends timing jobs to partition 'no_such_partition', which this "
+        f"cluster does not have (partitions: {PARTITION}); fix testbeds.cluster.partition"
+    ) in output, output[-2000:]
+    assert "submitted with SLURM jobid" not in output  # stopped before any submission
+    assert not (project / "baselines").exists()
+
+
+def test_an_unreachable_cluster_is_a_clear_error_before_any_submission(cluster, tmp_path):
+    """The same cluster's config with its controller's port moved to one nobody listens on."""
+    conf = tmp_path / "unreachable.conf"
+    conf.write_text(
+        re.sub(r"SlurmctldPort=\d+", f"SlurmctldPort={free_port()}", cluster.conf.read_text())
+    )
+    project = copy_project(tmp_path / "project")
+    write_config(project, SLURM_CONFIG)
+    done = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", *CLUSTER_OPTIONS],
+        cwd=project,
+        env={**cluster.env, "SLURM_CONF": str(conf)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode != 0
+    output = done.stdout + done.stderr
+    assert "the SLURM controller is not reachable" in output, output[-2000:]
+    assert "submitted with SLURM jobid" not in output
+    assert not (project / "results" / "runs").exists()
     assert not (project / "baselines").exists()

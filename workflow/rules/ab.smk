@@ -20,7 +20,7 @@ rule ab_measure:
     conda:
         "../envs/cortexbench.yaml"
     resources:
-        bench_slot=1,
+        **TIMING_RESOURCES,
     params:
         base=lambda wildcards: ab_base_ref(),
     shell:

@@ -1,6 +1,7 @@
 from cortexbench.config import run_keys, validate_config
 from cortexbench.environment import resolve_testbed
 from cortexbench.errors import UserError
+from cortexbench.slurm import check_cluster
 from cortexbench.workflow_support import (
     baseline_file,
     check_kernels,
@@ -37,10 +38,26 @@ MEASUREMENT_CODE = write_code_digest([*shared_kernel_files(), *engine_files()])
 # One run job per benchmark and case: results/runs/<benchmark>[@<case>].parquet
 RUN_KEYS = run_keys(config)
 RUNS = expand("results/runs/{run}.parquet", run=RUN_KEYS)
-# On SLURM, timing jobs go to the testbed's partition (config: testbeds.<name>.partition).
-RUN_RESOURCES = {"bench_slot": 1}
+
+
+def on_slurm():
+    """Whether this invocation submits jobs to SLURM (profiles/slurm), known once it executes."""
+    plugin = workflow.executor_plugin
+    return plugin is not None and plugin.name == "slurm"
+
+
+def bench_slot(wildcards):
+    """One machine: each timing job takes the only slot (profiles/default), so they take
+    turns. SLURM: each has a whole node (--exclusive), so they need no slot and run at once.
+    """
+    return 0 if on_slurm() else 1
+
+
+# Every job that times something (run_benchmark, ab_measure, the studies). On SLURM they go
+# to the testbed's partition (config: testbeds.<name>.partition).
+TIMING_RESOURCES = {"bench_slot": bench_slot}
 if run_partition(config, TESTBED):
-    RUN_RESOURCES["slurm_partition"] = run_partition(config, TESTBED)
+    TIMING_RESOURCES["slurm_partition"] = run_partition(config, TESTBED)
 # [] when the baseline has no version yet: compare then reports every benchmark as new.
 BASELINE = baseline_file(config)
 HEAD_KERNEL_FILES = head_kernel_files(config)
@@ -62,6 +79,17 @@ def run_settings(wildcards):
             f"configured: {listed}"
         )
     return f"results/settings/{wildcards.run}.json"
+
+
+def check_slurm_cluster():
+    """On SLURM: an unreachable controller or a missing partition, before any submission."""
+    if not on_slurm():
+        return
+    partition = run_partition(config, TESTBED)
+    try:
+        check_cluster({TESTBED: partition} if partition else {})
+    except UserError as error:
+        raise WorkflowError(str(error)) from None
 
 
 def ab_base_ref():
@@ -87,3 +115,7 @@ wildcard_constraints:
     # by benchmark, not by case: an alternation of a thousand cases slows every match;
     # run_settings() names a case that is not configured.
     run="(?:" + "|".join(BENCHMARKS) + r")(?:@[a-z0-9_.-]+)?",
+
+
+onstart:
+    check_slurm_cluster()

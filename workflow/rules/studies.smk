@@ -21,7 +21,7 @@ rule calibrate:
     conda:
         "../envs/cortexbench.yaml"
     resources:
-        bench_slot=1,
+        **TIMING_RESOURCES,
     shell:
         "python -m cortexbench calibrate --config {input.config}"
         " --out-dir results/calibration 2>&1 | tee {log}"
@@ -40,7 +40,7 @@ rule noise_study:
     conda:
         "../envs/cortexbench.yaml"
     resources:
-        bench_slot=1,
+        **TIMING_RESOURCES,
     shell:
         "python -m cortexbench noise-study --config {input.config}"
         " --out-dir results/noise 2>&1 | tee {log}"

@@ -9,12 +9,17 @@ processes:
 - ``snakemake --dry-run`` planning all N run jobs (no run file yet), and
 - ``cortexbench summary``, ``compare``, ``check`` and ``report`` over the N run files.
 
-``python -m cortexbench.studies.scale [--cases 100 300 1000] [--repeat 3]``; see docs/scale.md.
+Each copy runs its own code (``PYTHONPATH`` is its ``src``), so ``--checkout OLD --checkout .``
+times two versions of cortexbench side by side, alternating, in one run.
+
+``python -m cortexbench.studies.scale [--cases 100 300 1000] [--repeat 3] [--checkout DIR ...]``;
+see docs/scale.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -99,14 +104,15 @@ def synthetic_run(benchmark: str, case: str, seed: int, slower: float = 1.0):
     return samples, meta
 
 
-def build(folder: Path, cases: int) -> list[Path]:
-    """The synthetic project: code, config, N run files and a baseline of all N."""
+def build(folder: Path, cases: int, checkout: Path = ROOT) -> list[Path]:
+    """The synthetic project: code (of ``checkout``), config, N run files and a baseline of
+    all N."""
     from cortexbench.baseline import add_version
     from cortexbench.config import run_keys, split_run_key, validate_config
     from cortexbench.results import write_samples
 
     for name in PROJECT_FILES:
-        source = ROOT / name
+        source = checkout / name
         if source.is_dir():
             shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
@@ -131,8 +137,9 @@ def build(folder: Path, cases: int) -> list[Path]:
 
 
 def timed(command: list[str], cwd: Path, ok=(0,)) -> float:
+    env = {**os.environ, "PYTHONPATH": str(cwd / "src")}  # the copy's own code
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
     if done.returncode not in ok:
         raise SystemExit(f"{' '.join(command[:4])} failed:\n{done.stdout}\n{done.stderr}")
@@ -161,27 +168,35 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, nargs="+", default=[100, 300, 1000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--checkout",
+        type=Path,
+        action="append",
+        help="a checkout of cortexbench to time (repeat to compare; default: this one)",
+    )
     args = parser.parse_args(argv)
+    checkouts = [path.resolve() for path in args.checkout or [ROOT]]
     with tempfile.TemporaryDirectory(prefix="cortexbench-scale-") as tmp:
         projects = {}
-        for cases in args.cases:
-            folder = Path(tmp) / f"n{cases}"
-            folder.mkdir()
-            projects[cases] = (folder, build(folder, cases))
-        times: dict[int, dict[str, list[float]]] = {n: {} for n in args.cases}
+        for code, checkout in enumerate(checkouts):
+            for cases in args.cases:
+                folder = Path(tmp) / f"c{code}-n{cases}"
+                folder.mkdir()
+                projects[checkout.name, cases] = (folder, build(folder, cases, checkout))
+        times: dict[tuple, dict[str, list[float]]] = {key: {} for key in projects}
         for _ in range(args.repeat):
-            for cases, (folder, runs) in projects.items():  # sizes alternate: same drift
+            for key, (folder, runs) in projects.items():  # alternating: the same drift
                 for step, command in steps(folder, runs).items():
                     ok = (0, 1) if step == "check" else (0,)  # a regression makes check exit 1
-                    times[cases].setdefault(step, []).append(timed(command, folder, ok))
+                    times[key].setdefault(step, []).append(timed(command, folder, ok))
         names = list(steps(Path(), []))
-        print("| cases | " + " | ".join(names) + " | compare+check+report |")
-        print("|---:|" + "---:|" * (len(names) + 1))
-        for cases in args.cases:
-            medians = {step: statistics.median(v) for step, v in times[cases].items()}
+        print("| checkout | cases | " + " | ".join(names) + " | compare+check+report |")
+        print("|---|---:|" + "---:|" * (len(names) + 1))
+        for (checkout, cases), measured in times.items():
+            medians = {step: statistics.median(v) for step, v in measured.items()}
             gate = medians["compare"] + medians["check"] + medians["report"]
             cells = " | ".join(f"{medians[s]:.2f} s" for s in names)
-            print(f"| {cases} | {cells} | {gate:.2f} s |")
+            print(f"| {checkout} | {cases} | {cells} | {gate:.2f} s |")
     return 0
 
 
