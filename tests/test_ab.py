@@ -76,6 +76,50 @@ def test_pair_log_ratios_use_complete_pairs_only():
     assert pair_log_ratios(processes) == pytest.approx([math.log(1.1), math.log(2.0)])
 
 
+def interleaved_spec(sides: dict[str, Path], name: str, **extra) -> dict:
+    return {
+        "benchmark": name,
+        "case": {},
+        "seed": 3,
+        "ops": 30,
+        "warmup_ops": 2,
+        "memory_ops": 0,
+        "min_sample_ns": 1,
+        "worker": 0,
+        "kernels_root": None,
+        "sides": {side: str(root) for side, root in sides.items()},
+        "first": "head",
+        "order_seed": 11,
+        **extra,
+    }
+
+
+def test_one_process_times_each_side_with_its_own_kernel_version(tmp_path: Path):
+    """Both versions of a kernel, loaded side by side in one process, stay apart."""
+    from cortexbench.measure.worker import measure_interleaved
+
+    work = "y = x\nfor _ in range({reps}):\n    y = np.sqrt(y * y + 1.0)\nreturn y"
+    base = make_kernels_root(tmp_path / "base", {"k": (work.format(reps=20), "None")})
+    head = make_kernels_root(tmp_path / "head", {"k": (work.format(reps=80), "None")})
+    result = measure_interleaved(interleaved_spec({"base": base, "head": head}, "k"))
+    medians = {s: float(np.median(r["durations_ns"])) for s, r in result["sides"].items()}
+    assert 2.5 < medians["head"] / medians["base"] < 6  # four times the work
+    assert result["sides"]["base"]["inputs_digest"] == result["sides"]["head"]["inputs_digest"]
+    assert all(len(r["durations_ns"]) == 30 and all(r["ok"]) for r in result["sides"].values())
+    assert "kernels" not in sys.modules or "base" not in str(sys.modules["kernels"].__file__)
+
+
+def test_one_side_failing_leaves_the_other_sides_samples_good(tmp_path: Path):
+    from cortexbench.measure.worker import measure_interleaved
+
+    base = make_kernels_root(tmp_path / "base", {"k": ("return x * 2", "None")})
+    head = make_kernels_root(tmp_path / "head", {"k": ("raise ValueError('broken')", "None")})
+    result = measure_interleaved(interleaved_spec({"base": base, "head": head}, "k"))
+    assert all(result["sides"]["base"]["ok"])
+    assert not any(result["sides"]["head"]["ok"])
+    assert result["sides"]["head"]["errors"][0] == "ValueError: broken"
+
+
 def test_pair_order_is_random_and_reproducible():
     first = pair_orders(np.random.default_rng(7), 40)
     assert first == pair_orders(np.random.default_rng(7), 40)
@@ -133,6 +177,10 @@ def test_end_to_end_ab_flags_only_the_slowed_kernel(ab_repo: Path):
     first = processes[processes["position"] == 0].groupby("benchmark")["side"].nunique()
     assert (first == 2).all(), "both sides must sometimes run first"
     assert processes["ended_at_ns"].is_monotonic_increasing  # strictly one process at a time
+    # both sides of a pair were timed in the same process, which shares its speed with both
+    per_pair = processes.groupby(["benchmark", "stage", "pair"])
+    assert (per_pair["side"].nunique() == 2).all()
+    assert (per_pair["started_at_ns"].nunique() == 1).all()
 
     # the same check and report as a stored-baseline comparison, marked as an A/B
     check = subprocess.run(

@@ -1,4 +1,4 @@
-"""Measure two sides in K pairs of fresh processes, in random order within each pair."""
+"""Measure two sides in K fresh processes, each timing both in turn (one pair per process)."""
 
 from __future__ import annotations
 
@@ -56,10 +56,14 @@ def measure_pairs(
     *,
     stage: int,
     ops_per_process: int,
+    order_seed: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
-    """One row per process: its median op time and what happened to it.
+    """Two rows per pair, one per side: its median op time and what happened to the process.
 
+    Each pair is one fresh process that loads both sides' kernels and times them in turn
+    (``measure.worker.measure_interleaved``), the side in ``orders[pair][0]`` first and then a
+    coin per round (seeded ``order_seed + pair``), so both share that process's speed.
     The caller holds the machine's benchmark lock; processes run strictly one at a time.
     """
     say = progress or (lambda _message: None)
@@ -68,13 +72,17 @@ def measure_pairs(
     name = settings["benchmark"]
     with tempfile.TemporaryDirectory() as tmp:
         for pair, order in enumerate(orders):
-            for position, side_name in enumerate(order):
-                side = sides[side_name]
-                index = 2 * pair + position
-                spec = worker_spec(settings, index, ops_per_process, side.kernels_root)
-                spec["describe_environment"] = False
-                result, status = run_worker(spec, env, settings["worker_timeout_s"], Path(tmp))
-                rows.append(_process_row(name, stage, pair, side_name, position, result, status))
+            spec = worker_spec(settings, pair, ops_per_process, None)
+            spec.update(
+                sides={side: sides[side].kernels_root for side in order},
+                first=order[0],
+                order_seed=order_seed + pair,
+                describe_environment=False,
+            )
+            result, status = run_worker(spec, env, settings["worker_timeout_s"], Path(tmp))
+            for position, side in enumerate(order):
+                timed = None if result is None else result["sides"][side]
+                rows.append(_process_row(name, stage, pair, side, position, timed, status))
             if (pair + 1) % 10 == 0 or pair + 1 == len(orders):
                 say(f"{name}: A/B stage {stage}, {pair + 1}/{len(orders)} pairs measured")
     return pd.DataFrame(rows, columns=list(PROCESS_COLUMNS))

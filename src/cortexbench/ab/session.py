@@ -123,7 +123,13 @@ def _measure_benchmark(
     for stage in (1, 2):
         orders = pair_orders(rng, settings_ab["pairs"])
         frame = measure_pairs(
-            settings, sides, orders, stage=stage, ops_per_process=ops, progress=say
+            settings,
+            sides,
+            orders,
+            stage=stage,
+            ops_per_process=ops,
+            order_seed=int(rng.integers(2**31)),
+            progress=say,
         )
         frames.append(frame)
         result = judge_stage(

@@ -93,6 +93,31 @@ def describe_error(exc: BaseException) -> str:
     return text[:MAX_ERROR_CHARS]
 
 
+def time_sample(
+    operation: Any, validate: Any, inputs: Any, loops: int
+) -> tuple[float, str | None, Any]:
+    """One sample: ``loops`` operations timed together, the output validated after the clock
+    stopped. Returns the time per operation, the error (None if it went well) and the output."""
+    output = None
+    error = None
+    t0 = time.perf_counter_ns()
+    try:
+        for _ in range(loops):
+            output = operation(inputs)
+        t1 = time.perf_counter_ns()
+    except Exception as exc:
+        t1 = time.perf_counter_ns()
+        error = describe_error(exc)
+    if error is None:
+        try:
+            reason = validate(inputs, output)
+        except Exception as exc:
+            reason = f"validator raised {describe_error(exc)}"
+        if reason:
+            error = f"invalid output: {reason}"[:MAX_ERROR_CHARS]
+    return (t1 - t0) / loops, error, output
+
+
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("kernels_root"):
         sys.path.insert(0, spec["kernels_root"])
@@ -123,26 +148,10 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     gc.disable()
     try:
         for _ in range(n_samples):
-            output = None
-            error = None
-            t0 = time.perf_counter_ns()
-            try:
-                for _ in range(loops):
-                    output = operation(inputs)
-                t1 = time.perf_counter_ns()
-            except Exception as exc:
-                t1 = time.perf_counter_ns()
-                error = describe_error(exc)
+            duration, error, output = time_sample(operation, validate, inputs, loops)
             if error is None:
-                try:
-                    reason = validate(inputs, output)
-                except Exception as exc:
-                    reason = f"validator raised {describe_error(exc)}"
-                if reason:
-                    error = f"invalid output: {reason}"[:MAX_ERROR_CHARS]
-                else:
-                    last_good = output
-            durations.append((t1 - t0) / loops)
+                last_good = output
+            durations.append(duration)
             oks.append(error is None)
             errors.append(error)
             del output
@@ -191,10 +200,99 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def load_benchmark(kernels_root: str, name: str) -> Any:
+    """Benchmark ``name`` of the ``kernels`` package in ``kernels_root``, loaded beside any
+    other version: its modules are taken out of ``sys.modules`` again (the functions keep
+    their own module's globals), so the next root's ``kernels`` imports afresh."""
+
+    def ours(module: str) -> bool:
+        return module == "kernels" or module.startswith("kernels.")
+
+    saved = {module: sys.modules.pop(module) for module in list(sys.modules) if ours(module)}
+    sys.path.insert(0, kernels_root)
+    try:
+        import kernels
+
+        return kernels.get(name)
+    finally:
+        sys.path.remove(kernels_root)
+        for module in [module for module in sys.modules if ours(module)]:
+            del sys.modules[module]
+        sys.modules.update(saved)
+
+
+def measure_interleaved(spec: dict[str, Any]) -> dict[str, Any]:
+    """Both sides of an A/B in this one process, one sample of each in turn, in a random order
+    each round (``spec["sides"]``: side -> kernels root; ``spec["first"]`` starts).
+
+    A fresh process here settles in one of two speeds up to 1.7x apart (memory layout); two
+    versions timed in separate processes each draw their own, which buries a few per cent under
+    ~20 % of noise per pair. Timed in turn in one process, both share it: the ratio of their
+    medians varies by ~2 % from process to process instead (docs/detection.md).
+    """
+    import random
+
+    started_at_ns = time.time_ns()
+    sides = list(spec["sides"])
+    benches = {
+        side: load_benchmark(root, spec["benchmark"]) for side, root in spec["sides"].items()
+    }
+    cases = {
+        side: {**bench.default_case, **spec.get("case", {})} for side, bench in benches.items()
+    }
+    inputs = {side: benches[side].make_inputs(spec["seed"], **cases[side]) for side in sides}
+    digests = {side: inputs_digest(inputs[side]) for side in sides}
+    if len(set(digests.values())) == 1:  # the same inputs: one object, one memory layout
+        inputs = dict.fromkeys(sides, inputs[spec["first"]])
+
+    for _ in range(max(1, spec["warmup_ops"])):
+        for side in sides:
+            with contextlib.suppress(Exception):
+                benches[side].operation(inputs[side])
+    resolution = timer_resolution_ns()
+    min_sample_ns = spec.get("min_sample_ns") or 100 * resolution
+    loops = max(calibrate_loops(benches[s].operation, inputs[s], min_sample_ns) for s in sides)
+    n_samples = max(1, math.ceil(spec["ops"] / loops))
+
+    coin = random.Random(spec["order_seed"])
+    order = [spec["first"], *[s for s in sides if s != spec["first"]]]
+    timed: dict[str, dict[str, list]] = {
+        s: {"durations_ns": [], "ok": [], "errors": []} for s in sides
+    }
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(n_samples):
+            for side in order:
+                bench = benches[side]
+                duration, error, output = time_sample(
+                    bench.operation, bench.validate, inputs[side], loops
+                )
+                del output
+                timed[side]["durations_ns"].append(duration)
+                timed[side]["ok"].append(error is None)
+                timed[side]["errors"].append(error)
+            coin.shuffle(order)
+    finally:
+        gc.enable()
+    return {
+        "benchmark": spec["benchmark"],
+        "sides": {
+            side: {**timed[side], "inputs_digest": digests[side], "inner_loops": loops}
+            for side in sides
+        },
+        "inner_loops": loops,
+        "timer_resolution_ns": resolution,
+        "min_sample_ns": min_sample_ns,
+        "started_at_ns": started_at_ns,
+        "ended_at_ns": time.time_ns(),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     spec_path, result_path = (argv or sys.argv[1:])[:2]
     spec = json.loads(Path(spec_path).read_text())
-    result = measure(spec)
+    result = measure_interleaved(spec) if spec.get("sides") else measure(spec)
     Path(result_path).write_text(json.dumps(result, allow_nan=True))
     return 0
 

@@ -60,6 +60,7 @@ def measure_pools(
                     pair_orders(rng, count),
                     stage=b,
                     ops_per_process=ops_per_process,
+                    order_seed=int(rng.integers(2**31)),
                 )
                 frame["pair"] += b * block
                 frame["slowdown"] = slowdown
