@@ -171,3 +171,20 @@ def test_run_by_alias(project, alias):
     assert set(frame["benchmark"]) == {"ttfs_encoding"}
     assert "worker 2/2 done" in done.stderr
     assert meta["git"]["commit"] and meta["git"]["dirty"] is False
+
+
+def test_the_cpu_model_is_named_on_x86_and_on_arm():
+    from cortexbench.environment import cpu_model
+
+    x86 = (
+        "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7763 64-Core Processor\n"
+    )
+    assert cpu_model(x86) == "AMD EPYC 7763 64-Core Processor"
+    arm = (
+        "processor\t: 0\nBogoMIPS\t: 243.75\nCPU implementer\t: 0x41\nCPU architecture: 8\n"
+        "CPU variant\t: 0x3\nCPU part\t: 0xd0c\nCPU revision\t: 1\n\nprocessor\t: 1\n"
+        "CPU implementer\t: 0x41\nCPU part\t: 0xd0c\n"
+    )
+    assert cpu_model(arm) == "arm implementer 0x41 part 0xd0c"
+    graviton3 = arm.replace("0xd0c", "0xd40")
+    assert cpu_model(graviton3) != cpu_model(arm)  # another core is another testbed

@@ -106,14 +106,26 @@ def whitelisted_env(environ: dict[str, str] | None = None) -> dict[str, str]:
     return {key: environ[key] for key in ENV_WHITELIST if key in environ}
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+def cpu_model(cpuinfo: str | None = None) -> str:
+    """The CPU's model from ``/proc/cpuinfo`` (or ``cpuinfo``), as specific as it says.
+
+    ARM kernels print no "model name": there the implementer and part numbers name the core
+    (e.g. 0x41/0xd0c is Arm Neoverse N1), so a change of CPU is still noticed.
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    if fields.get("model name"):
+        return fields["model name"]
+    if fields.get("CPU implementer") and fields.get("CPU part"):
+        return f"arm implementer {fields['CPU implementer']} part {fields['CPU part']}"
+    return fields.get("Model") or platform.processor() or "unknown"
 
 
 def total_memory_gb() -> float | None:
