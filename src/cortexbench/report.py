@@ -368,8 +368,8 @@ def _ab_section(meta: Mapping[str, Any]) -> str:
     lines = [
         f"Same-job A/B: the working tree ({head_label}) against "
         f"{escape_markdown(base.get('ref'))} ({escape_markdown(str(base.get('commit'))[:12])}), "
-        f"{settings.get('pairs', '?')} pairs of fresh processes per stage in random order; "
-        "a change counts only when a second block of pairs confirms it.",
+        f"{settings.get('pairs', '?')} fresh processes per stage, each timing both versions in "
+        "turn in random order; a change counts only when a second block confirms it.",
         "",
     ]
     rows = []
