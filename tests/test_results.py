@@ -123,6 +123,10 @@ def test_reading_many_runs_at_once_gives_each_file_its_own_samples(tmp_path):
         assert frame.equals(read_samples(paths[index])[0])
 
 
+def test_reading_no_runs_gives_none():
+    assert read_runs([]) == []
+
+
 def test_an_impossible_value_among_many_runs_names_its_file(tmp_path):
     paths = []
     for index in range(5):

@@ -259,11 +259,14 @@ def _sample_table(
 def _frames(paths: Sequence[Path], tables: Sequence[pa.Table], *, hint: str) -> list[pd.DataFrame]:
     """Each table as a frame, converted all at once; the first impossible value is an error
     naming its file."""
-    combined = pa.concat_tables(tables) if tables else SAMPLE_SCHEMA.empty_table()
+    if not tables:
+        return []
     try:
-        frame = combined.to_pandas()
+        frame = pa.concat_tables(tables).to_pandas()
     except UNREADABLE as exc:  # checked per file above; this is the last line of defence
-        raise UserError(f"{paths[0]}: its samples do not fit the schema ({first_line(exc)})")
+        raise UserError(
+            f"{paths[0]}: its samples do not fit the schema ({first_line(exc)}); {hint}"
+        )
     ends = np.cumsum([len(table) for table in tables])
     impossible = _impossible_rows(frame)
     if impossible.any():
