@@ -86,10 +86,10 @@ def describe_regression(row: dict[str, Any]) -> str:
     metric = row["metric"]
     if metric == "time":
         interval = ""
-        if _finite(row["ci_low"]) and _finite(row["ci_high"]):
+        if is_finite_number(row["ci_low"]) and is_finite_number(row["ci_high"]):
             interval = f"{_signed(row['ci_low'])}..{_signed(row['ci_high'])} %, "
         confidence = row.get("confidence")
-        level = f"{confidence * 100:.4g} % CI " if _finite(confidence) else "CI "
+        level = f"{confidence * 100:.4g} % CI " if is_finite_number(confidence) else "CI "
         return (
             f"time {_signed(row['change'])} % ({level}{interval}"
             f"threshold {row['threshold'] * 100:.4g} %)"
@@ -120,8 +120,12 @@ def describe_budget(row: dict[str, Any]) -> str:
     return f"{metric} {current:.4g} beyond {limit:.4g}"
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value)
+def is_finite_number(value: Any) -> bool:
+    """A real number that is not NaN or infinite (cells of a comparison may hold None)."""
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def _signed(ratio: float) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
-from cortexbench.check import describe_budget, rows_by_benchmark
+from cortexbench.check import describe_budget, is_finite_number, rows_by_benchmark
 from cortexbench.compare import GATED_METRICS, UPDATE_BASELINE, benchmark_verdicts
 
 MARKER = "<!-- cortexbench-report -->"
@@ -100,7 +100,7 @@ def escape_html(value: Any, limit: int = TEXT_LIMIT) -> str:
 
 
 def format_ns(ns: float) -> str:
-    if not _finite(ns):
+    if not is_finite_number(ns):
         return "—"
     for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
         if abs(ns) >= scale:
@@ -109,7 +109,7 @@ def format_ns(ns: float) -> str:
 
 
 def format_value(value: Any, kind: str) -> str:
-    if not _finite(value):
+    if not is_finite_number(value):
         return "—"
     if kind == "ns":
         return format_ns(value)
@@ -125,10 +125,10 @@ def format_value(value: Any, kind: str) -> str:
 
 
 def format_change(change: Any, low: Any = math.nan, high: Any = math.nan) -> str:
-    if not _finite(change):
+    if not is_finite_number(change):
         return "—"
     text = f"{change * 100:+.1f} %"
-    if _finite(low) and _finite(high):
+    if is_finite_number(low) and is_finite_number(high):
         text += f" ({low * 100:+.1f}…{high * 100:+.1f})"
     return text
 
@@ -222,7 +222,7 @@ def _regression_label(name: str, rows: list[dict[str, Any]]) -> str:
         if row["metric"] == "error_rate":
             change = f"{row['change'] * 100:+.1f} pp"
         else:
-            change = f"{row['change'] * 100:+.0f} %" if _finite(row["change"]) else "?"
+            change = f"{row['change'] * 100:+.0f} %" if is_finite_number(row["change"]) else "?"
         described.append(change if row["metric"] == "time" else f"{row['metric']} {change}")
     return f"{escape_markdown(name, NAME_LIMIT)} {', '.join(described)}"
 
@@ -334,7 +334,7 @@ def _metric_sections(rows: Rows, meta: Mapping[str, Any], summary: pd.DataFrame)
         for column, label, kind in (*SUMMARY_METRICS, *((c, c, "number") for c in custom)):
             b, c = _float(base.get(column)), _float(cur.get(column))
             if kind == "ratio":
-                change = f"{(c - b) * 100:+.2f} pp" if _finite(c - b) else "—"
+                change = f"{(c - b) * 100:+.2f} pp" if is_finite_number(c - b) else "—"
             else:
                 change = format_change(_relative(b, c))
             stats.append(
@@ -468,7 +468,7 @@ def _rerun_section(meta: Mapping[str, Any], names: list[str]) -> str:
 def _footer(meta: Mapping[str, Any]) -> str:
     confidence = meta.get("confidence")
     threshold = meta.get("threshold")
-    if not (_finite(confidence) and _finite(threshold)):
+    if not (is_finite_number(confidence) and is_finite_number(threshold)):
         return ""
     return (
         f"<sub>time: median of per-process medians; change: Hodges-Lehmann estimate with its "
@@ -557,7 +557,7 @@ def _plural(count: int, one: str, many: str) -> str:
 
 
 def _relative(baseline: float, current: float) -> float:
-    if not (_finite(baseline) and _finite(current)) or baseline == 0:
+    if not (is_finite_number(baseline) and is_finite_number(current)) or baseline == 0:
         return math.nan
     return current / baseline - 1.0
 
@@ -567,10 +567,3 @@ def _float(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
-
-
-def _finite(value: Any) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False

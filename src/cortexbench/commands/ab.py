@@ -25,8 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--benchmark", action="append", dest="benchmarks", help="only this one (repeatable)"
     )
-    parser.add_argument("--pairs", type=int, help="process pairs per stage (config: ab.pairs)")
-    parser.add_argument("--seed", type=int, help="seed of the pair order (config: ab.seed)")
+    parser.add_argument(
+        "--pairs", type=int, help="pairs per stage, one process each (config: ab.pairs)"
+    )
+    parser.add_argument("--seed", type=int, help="seed of the sides' order (config: ab.seed)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="comparison Parquet")
     parser.add_argument(
         "--processes-out",
