@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pyarrow as pa
 import pytest
@@ -14,6 +12,7 @@ from cortexbench.compare import compare
 from cortexbench.results import write_table
 from cortexbench.summary import summarize
 from tests.comparison_data import CONFIG, config_with, make_baseline, make_run
+from tests.conftest import cortexbench
 
 BUDGET = {"max_ms_per_op": 2.0, "min_ops_per_s": 100, "max_memory_mb": 50, "max_error_rate": 0.5}
 
@@ -120,17 +119,6 @@ def test_unknown_fail_on_is_rejected(mixed):
 
 
 # --- the command, as CI runs it ----------------------------------------------------------------
-
-
-def cortexbench(cwd, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "cortexbench", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
 
 
 def write_comparison(path, table, meta):

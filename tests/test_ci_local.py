@@ -20,18 +20,13 @@ from cortexbench.cli import main
 from cortexbench.errors import UserError
 from cortexbench.report import MARKER
 from cortexbench.results import write_samples
+from tests.conftest import git
 
 ROOT = Path(__file__).resolve().parents[1]
 CI_SH = ROOT / "ci" / "ci.sh"
 sys.path.insert(0, str(ROOT / "ci"))
 import gha  # noqa: E402
 
-IDENTITY = {
-    "GIT_AUTHOR_NAME": "tests",
-    "GIT_AUTHOR_EMAIL": "tests@cortexbench.invalid",
-    "GIT_COMMITTER_NAME": "tests",
-    "GIT_COMMITTER_EMAIL": "tests@cortexbench.invalid",
-}
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
@@ -127,18 +122,6 @@ def test_ci_pr_info_cli_writes_json_and_rejects_bad_input(tmp_path, capsys):
 
 
 # --- ci/ci.sh ----------------------------------------------------------------------------------
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        env={**os.environ, **IDENTITY},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 def ci_sh(cwd: Path, step: str, **env: str) -> subprocess.CompletedProcess:
