@@ -18,7 +18,7 @@ import pandas as pd
 from cortexbench.config import run_key, split_run_key
 from cortexbench.environment import TIMING_KEYS
 from cortexbench.stats import hodges_lehmann_shift
-from cortexbench.summary import CUSTOM_PREFIX, run_worker_medians, summarize
+from cortexbench.summary import CUSTOM_PREFIX, summarize, worker_medians
 
 VERDICTS = (
     "regressed",
@@ -216,7 +216,7 @@ class _Sides:
         samples = self.current_samples if which == "current" else self.baseline_samples
         # one run key's samples (a run file, or the baseline split by run key)
         empty = samples is None or samples.empty
-        medians = np.array([]) if empty else run_worker_medians(samples)
+        medians = np.array([]) if empty else worker_medians(samples)
         self._medians[which] = medians
         return medians
 

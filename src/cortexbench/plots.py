@@ -41,7 +41,7 @@ def plot_distributions(
     labels = []
     for position, (side, samples) in enumerate(present.items(), start=1):
         durations_us = samples["duration_ns"].to_numpy(dtype=float) / 1e3
-        medians_us = worker_medians(samples).to_numpy(dtype=float) / 1e3
+        medians_us = worker_medians(samples) / 1e3
         violin = axes.violinplot(
             durations_us, positions=[position], showmedians=True, showextrema=False
         )

@@ -31,19 +31,14 @@ SUMMARY_COLUMNS = (
 )
 
 
-def worker_medians(samples: pd.DataFrame) -> pd.Series:
-    """Median per-op duration of each worker process over its successful samples.
+def worker_medians(samples: pd.DataFrame) -> np.ndarray:
+    """Median per-op duration of each worker process of one run over its successful samples,
+    in worker order.
 
     Samples within one process are not independent (a process has its own speed mode), so
-    statistics that compare runs work on these, one value per process.
+    statistics that compare runs work on these, one value per process. NumPy, not a pandas
+    groupby: that costs milliseconds per call, and a suite has a thousand runs.
     """
-    good = samples[samples["ok"]]
-    return good.groupby(["benchmark", "case", "worker"])["duration_ns"].median()
-
-
-def run_worker_medians(samples: pd.DataFrame) -> np.ndarray:
-    """:func:`worker_medians` of one run's samples, in worker order, computed in NumPy
-    (pandas' groupby costs milliseconds per call, and a suite has a thousand runs)."""
     good = samples["ok"].to_numpy(dtype=bool)
     workers = samples["worker"].to_numpy()[good]
     return group_medians(workers, samples["duration_ns"].to_numpy(dtype=float)[good])
@@ -68,7 +63,7 @@ def summarize_run(samples: pd.DataFrame, meta: dict[str, Any]) -> dict[str, Any]
     successful = int(ops[ok].sum())
     failed = int(ops[~ok].sum())
     total = successful + failed
-    per_worker = run_worker_medians(samples)
+    per_worker = worker_medians(samples)
     workers = meta.get("workers", [])
     peaks = [
         w["tracemalloc_peak_bytes"] for w in workers if w.get("tracemalloc_peak_bytes") is not None

@@ -26,7 +26,7 @@ def handle(args: argparse.Namespace) -> int:
     from cortexbench.commands.compare import optional_config, read_comparison
     from cortexbench.errors import UserError
     from cortexbench.plots import history_frame, plot_distributions, plot_history
-    from cortexbench.results import read_metadata, read_samples
+    from cortexbench.results import read_metadata, read_runs
 
     config = optional_config(args.config)
     section = config.get("baseline") or {}
@@ -37,7 +37,7 @@ def handle(args: argparse.Namespace) -> int:
         args.out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create {args.out_dir}: {exc.strerror or exc}")
-    current = pd.concat([read_samples(p)[0] for p in args.runs]) if args.runs else None
+    current = pd.concat([s for s, _ in read_runs(args.runs)]) if args.runs else None
 
     versions, baseline_samples = [], None
     if (directory / name).exists():

@@ -69,14 +69,13 @@ def shifts(suites: list[list[Run]]) -> pd.DataFrame:
     rows = []
     for index, suite in enumerate(suites):
         for samples, meta in suite:
+            medians = worker_medians(samples)
             rows.append(
                 {
                     "benchmark": meta["benchmark"],
                     "rerun": index,
-                    "median_ns": float(worker_medians(samples).median()),
-                    "worker_cv": float(
-                        worker_medians(samples).std() / worker_medians(samples).mean()
-                    ),
+                    "median_ns": float(np.median(medians)),
+                    "worker_cv": float(np.std(medians, ddof=1) / np.mean(medians)),
                 }
             )
     frame = pd.DataFrame(rows)
