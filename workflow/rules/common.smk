@@ -1,4 +1,4 @@
-from cortexbench.config import run_keys, validate_config
+from cortexbench.config import run_keys, split_run_key, validate_config
 from cortexbench.environment import resolve_testbed
 from cortexbench.errors import UserError
 from cortexbench.slurm import check_cluster
@@ -69,8 +69,8 @@ CONFIGURED_RUNS = frozenset(RUN_KEYS)
 def run_settings(wildcards):
     """The settings file of a configured run job, or an error naming the configured cases."""
     if wildcards.run not in CONFIGURED_RUNS:
-        benchmark = wildcards.run.split("@")[0]
-        cases = [key for key in RUN_KEYS if key.split("@")[0] == benchmark]
+        benchmark = split_run_key(wildcards.run)[0]
+        cases = [key for key in RUN_KEYS if split_run_key(key)[0] == benchmark]
         listed = ", ".join(cases[:5]) + (
             f", ... ({len(cases)} in all)" if len(cases) > 5 else ""
         )
