@@ -20,16 +20,6 @@ from cortexbench.environment import TIMING_KEYS
 from cortexbench.stats import hodges_lehmann_shift
 from cortexbench.summary import CUSTOM_PREFIX, summarize, worker_medians
 
-VERDICTS = (
-    "regressed",
-    "improved",
-    "unchanged",
-    "inconclusive",
-    "new",
-    "missing",
-    "broken",
-    "info",
-)
 # Metrics whose regression fails the check; throughput mirrors time and would count it twice.
 GATED_METRICS = ("time", "memory", "error_rate")
 MEMORY_NOISE_MB = 64 / 1024  # tracemalloc peaks jitter by a few KiB; ignore growth below 64 KiB

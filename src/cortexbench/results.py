@@ -52,10 +52,6 @@ Migration = Callable[[pa.Table, dict[str, Any]], tuple[pa.Table, dict[str, Any]]
 MIGRATIONS: dict[int, Migration] = {}
 
 
-def empty_samples() -> pd.DataFrame:
-    return SAMPLE_SCHEMA.empty_table().to_pandas()
-
-
 def samples_table(samples: pd.DataFrame) -> pa.Table:
     """Coerce a samples frame to the canonical schema (column order and types)."""
     missing = [c for c in SAMPLE_COLUMNS if c not in samples.columns]
