@@ -1,0 +1,296 @@
+"""Write the inputs of the golden test (tests/golden/<scenario>/) and record what the CLI gives.
+
+    python tools/make_golden.py
+
+The inputs are checked in and never regenerated: a baseline version records when it was
+stored, so a new one would differ. The expected outputs are recorded by the test itself, only
+on purpose, when a change of output is intended (the diff is then part of the change):
+
+    CORTEXBENCH_GOLDEN_UPDATE=1 .venv/bin/python -m pytest tests/test_golden.py
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = ROOT / "tests" / "golden"
+sys.path[:0] = [str(ROOT), str(ROOT / "src")]
+
+TESTBED = "golden-testbed"
+MB = 1024 * 1024
+
+
+def _run(name, case="default", testbed=TESTBED, failed_workers=(), **options):
+    from tests.comparison_data import make_run
+
+    samples, meta = make_run(name, **options)
+    samples["case"] = case
+    meta["case"] = case
+    if testbed:
+        meta["testbed"] = testbed
+    for index in failed_workers:  # a worker that died: its samples are missing
+        samples = samples[samples["worker"] != index].reset_index(drop=True)
+        meta["workers"][index] = {
+            "index": index,
+            "exit_status": -9,
+            "failure": "worker killed by signal 9",
+        }
+    return samples, meta
+
+
+def _write_runs(folder: Path, runs) -> None:
+    from cortexbench.config import run_key
+    from cortexbench.results import write_samples
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for samples, meta in runs:
+        write_samples(folder / f"{run_key(meta['benchmark'], meta['case'])}.parquet", samples, meta)
+
+
+def _cortexbench(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {"PYTHONPATH": f"{ROOT / 'src'}", "PATH": "/usr/bin:/bin"}
+    return subprocess.run(
+        [sys.executable, "-m", "cortexbench", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+
+
+def _config(folder: Path, text: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.yaml").write_text(text)
+
+
+MIXED_CONFIG = """\
+testbed: golden-testbed
+testbeds: {golden-testbed: {description: the golden test's machine}}
+benchmarks:
+  alpha:
+    iterations: 500
+    cases: {default: {}, small: {n: 10}}
+    budget: {max_ms_per_op: 1.0, min_ops_per_s: 1000}
+  beta: {iterations: 500, budget: {max_ms_per_op: 1.0}}
+  gamma: {iterations: 500, budget: {max_ms_per_op: 0.05, max_memory_mb: 6}}
+  delta: {iterations: 500, budget: {max_error_rate: 0.01}}
+  eta: {iterations: 500}
+  theta: {iterations: 500}
+  iota: {iterations: 500, threshold: 0.1, budget: {max_error_rate: 0.05}}
+  zeta: {iterations: 500}
+"""
+
+
+def inputs() -> None:
+    from tests.comparison_data import ENV
+
+    if GOLDEN.exists():
+        raise SystemExit(f"{GOLDEN} exists: the inputs are written once")
+    custom = {"spikes_per_op": 120.0, "silent_fraction": 0.25}
+
+    # mixed: a stored baseline and every verdict a run can meet
+    mixed = GOLDEN / "mixed"
+    _config(mixed, MIXED_CONFIG)
+    base = [
+        _run("alpha", seed=1, custom=custom),
+        _run("alpha", case="small", seed=2, median_ns=20_000.0),
+        _run("beta", seed=3),
+        _run("gamma", seed=4, median_ns=60_000.0),
+        _run("delta", seed=5),
+        _run("epsilon", seed=6),
+        _run("eta", seed=7),
+        _run("theta", seed=8),
+        _run("iota", seed=9),
+    ]
+    _write_runs(mixed / "baseline-runs", base)
+    done = _cortexbench(
+        mixed,
+        "baseline",
+        "update",
+        "--runs",
+        *sorted(str(p) for p in (mixed / "baseline-runs").glob("*.parquet")),
+        "--commit",
+        "b" * 40,
+        "--notes",
+        "golden baseline",
+        "--config",
+        "config.yaml",
+    )
+    assert done.returncode == 0, done.stderr
+    shutil.rmtree(mixed / "baseline-runs")
+    other_cpu = {**ENV, "cpu_model": "Intel Xeon Platinum 8370C"}
+    current = [
+        _run("alpha", seed=11, custom={"spikes_per_op": 121.0, "silent_fraction": 0.25}),
+        _run("alpha", case="small", seed=12, median_ns=20_100.0),
+        _run("beta", seed=13, median_ns=130_000.0, failed_workers=(3,)),
+        _run("gamma", seed=14, median_ns=61_000.0, memory_mb=8.0),
+        _run("delta", seed=15, all_fail=True, error="RuntimeError: kernel exploded <b>@here</b>"),
+        _run("eta", seed=17, median_ns=80_000.0),
+        _run("theta", seed=18, env=other_cpu),
+        _run("iota", seed=19, failed_per_worker=5),
+        _run("zeta", seed=20, median_ns=3_000.0),
+    ]
+    _write_runs(mixed / "runs", current)
+
+    # no baseline yet
+    fresh = GOLDEN / "no-baseline"
+    _config(fresh, "benchmarks:\n  alpha: {iterations: 500}\n  beta: {iterations: 500}\n")
+    _write_runs(fresh / "runs", [_run("alpha", seed=21), _run("beta", seed=22)])
+
+    # a baseline imported from the legacy JSON format (summaries, no samples)
+    legacy = GOLDEN / "legacy"
+    _config(
+        legacy,
+        "benchmarks:\n  ttfs_encoding: {iterations: 500}\n  column_allocation: {iterations: 500}\n",
+    )
+    done = _cortexbench(
+        legacy,
+        "baseline",
+        "import-json",
+        str(ROOT / "tests" / "fixtures" / "legacy-main-baseline.json"),
+        "--config",
+        "config.yaml",
+    )
+    assert done.returncode == 0, done.stderr
+    _write_runs(
+        legacy / "runs",
+        [
+            _run("ttfs_encoding", testbed=None, seed=31, median_ns=1_200_000.0, memory_mb=8.5),
+            _run("column_allocation", testbed=None, seed=32, median_ns=2_000_000.0),
+        ],
+    )
+
+    # a same-job A/B: the processes it measured, and the comparison the A/B made of them
+    _ab_inputs(GOLDEN / "ab")
+
+
+AB_CONFIG = """\
+benchmarks:
+  steady: {iterations: 500}
+  slower: {iterations: 500}
+  noisy: {iterations: 500}
+  added: {iterations: 500}
+ab: {pairs: 12, seed: 7}
+"""
+
+
+def _ab_inputs(folder: Path) -> None:
+    """Processes of a same-job A/B, as `ab` measures them, written by the real A/B's analysis."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from cortexbench.ab.runner import PROCESS_COLUMNS
+    from cortexbench.results import write_table
+
+    _config(folder, AB_CONFIG)
+    rng = np.random.default_rng(42)
+    # benchmark -> (log-ratio centre, SD per pair, stages measured)
+    plans = {"steady": (0.0, 0.005, 1), "slower": (0.04, 0.008, 2), "noisy": (0.0, 0.05, 1)}
+    rows = []
+    for name, (centre, sd, stages) in plans.items():
+        for stage in range(1, stages + 1):
+            for pair in range(12):
+                base = 100_000.0 * rng.lognormal(0, 0.2)  # the process's own speed
+                head = base * float(np.exp(rng.normal(centre, sd)))
+                for position, (side, median) in enumerate((("base", base), ("head", head))):
+                    rows.append(
+                        {
+                            "benchmark": name,
+                            "stage": stage,
+                            "pair": pair,
+                            "side": side,
+                            "position": position,
+                            "median_ns": median,
+                            "samples": 25,
+                            "failed": 0,
+                            "inner_loops": 1,
+                            "inputs_digest": "0123456789abcdef",
+                            "exit_status": 0,
+                            "failure": None,
+                            "top_error": None,
+                            "started_at_ns": 1_700_000_000_000_000_000 + pair,
+                            "ended_at_ns": 1_700_000_000_000_000_001 + pair,
+                        }
+                    )
+    processes = pd.DataFrame(rows, columns=list(PROCESS_COLUMNS))
+    meta = {
+        "kind": "ab",
+        "base": {"ref": "main", "commit": "a" * 40},
+        "head": {"commit": "d" * 40, "dirty": True, "changed": ["kernels/slower.py"]},
+        "present": {"added": {"base": False, "head": True}},
+    }
+    write_table(
+        folder / "processes.parquet", pa.Table.from_pandas(processes, preserve_index=False), meta
+    )
+
+
+def ab_comparison(folder: Path) -> tuple:
+    """The comparison the A/B makes of the processes in ``folder`` (the code as of now)."""
+    import pandas as pd
+
+    from cortexbench.ab import session
+    from cortexbench.ab.analysis import FLAGGED, judge_stage, pair_log_ratios
+    from cortexbench.compare import comparison_frame
+    from cortexbench.config import load_config, split_run_key
+    from cortexbench.results import read_metadata
+
+    config = load_config(folder / "config.yaml")
+    settings_ab = config["ab"]
+    processes = pd.read_parquet(folder / "processes.parquet")
+    recorded = read_metadata(folder / "processes.parquet")
+    rows, stages_meta = [], {}
+    for key in sorted(config["benchmarks"]):
+        _, case = split_run_key(key)
+        present = recorded["present"].get(key, {"base": True, "head": True})
+        if not all(present.values()):
+            rows.append(session._presence_row(key, case, present, settings_ab))
+            continue
+        mine = processes[processes["benchmark"] == key]
+        stages = []
+        for stage, frame in mine.groupby("stage"):
+            stages.append(
+                judge_stage(
+                    pair_log_ratios(frame),
+                    stage=int(stage),
+                    threshold=settings_ab["threshold"],
+                    confidence=settings_ab["confidence"],
+                    max_halfwidth=settings_ab["max_halfwidth"],
+                )
+            )
+            if stages[-1].verdict not in FLAGGED:
+                break
+        stages_meta[key] = [s.as_dict() for s in stages]
+        rows.append(session._time_row(key, case, mine, stages, settings_ab))
+    label = recorded["base"]["ref"]
+    meta = {
+        "kind": "comparison",
+        "mode": "ab",
+        "base": recorded["base"],
+        "head": recorded["head"],
+        "baseline": {
+            "name": f"A/B vs {label}",
+            "version": None,
+            "commit": recorded["base"]["commit"],
+            "created_at": None,
+            "summary_only": False,
+        },
+        "current": {"commit": recorded["head"]["commit"]},
+        "seed": settings_ab["seed"],
+        "settings": settings_ab,
+        "stages": stages_meta,
+        "environment": {},
+        "rerun": {
+            key: f"snakemake --cores 4 ab --config base={label}" for key in config["benchmarks"]
+        },
+    }
+    return comparison_frame(rows), meta
+
+
+if __name__ == "__main__":
+    inputs()
