@@ -15,8 +15,9 @@ import yaml
 from cortexbench.ab.analysis import StageResult, final_verdict, judge_stage, pair_log_ratios
 from cortexbench.ab.runner import pair_orders
 from cortexbench.ab.worktree import checkout, clean, resolve_commit
+from cortexbench.comparison import read_comparison
 from cortexbench.errors import UserError
-from cortexbench.results import read_metadata
+from cortexbench.verdicts import Verdict
 from tests.conftest import git, make_kernels_root
 
 JUDGE = {"threshold": 0.01, "confidence": 0.99, "max_halfwidth": 0.03}
@@ -54,7 +55,7 @@ def test_wide_noise_and_too_few_pairs_are_inconclusive():
 
 
 def stage(verdict: str, number: int = 1) -> StageResult:
-    return StageResult(number, 20, 0.03, 0.01, 0.05, verdict, f"{verdict} reason")
+    return StageResult(number, 20, 0.03, 0.01, 0.05, Verdict(verdict), f"{verdict} reason")
 
 
 def test_only_a_confirmed_flag_counts():
@@ -169,10 +170,10 @@ def test_end_to_end_ab_flags_only_the_slowed_kernel(ab_repo: Path):
     assert verdicts["slowed"] == "regressed"
     assert verdicts["steady"] != "regressed"
     assert (comparison["mode"] == "ab").all()
-    meta = read_metadata(ab_repo / "results" / "ab" / "comparison.parquet")
-    assert meta["base"]["commit"] == git(ab_repo, "rev-parse", "HEAD~1")
-    assert meta["head"]["commit"] == git(ab_repo, "rev-parse", "HEAD")
-    assert [s["stage"] for s in meta["stages"]["slowed"]] == [1, 2]  # confirmed by a 2nd block
+    written = read_comparison(ab_repo / "results" / "ab" / "comparison.parquet")
+    assert written.against.commit == git(ab_repo, "rev-parse", "HEAD~1")
+    assert written.measured.commit == git(ab_repo, "rev-parse", "HEAD")
+    assert [s["stage"] for s in written.stages["slowed"]] == [1, 2]  # confirmed by a 2nd block
     processes = pd.read_parquet(ab_repo / "results" / "ab" / "processes.parquet")
     first = processes[processes["position"] == 0].groupby("benchmark")["side"].nunique()
     assert (first == 2).all(), "both sides must sometimes run first"

@@ -17,22 +17,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from cortexbench import baseline
-from cortexbench.baseline import (
-    BaselineVersion,
-    add_version,
-    baseline_summary,
-    import_legacy_json,
-    list_names,
-    list_versions,
-    load_version,
-    prune,
-    require_version,
-    resolve_version,
-    snake_case,
-)
 from cortexbench.errors import UserError
 from cortexbench.results import METADATA_KEY, SCHEMA_VERSION, read_metadata, write_samples
+from cortexbench.store import versions as baseline
+from cortexbench.store.footer import BaselineVersion
+from cortexbench.store.legacy import snake_case
+from cortexbench.store.versions import BaselineStore, baseline_summary, load_version
 from cortexbench.summary import summarize
 
 HERE = Path(__file__).resolve().parent
@@ -76,8 +66,8 @@ def three_runs():
 
 
 def add(directory: Path, notes: str | None = None, runs=None, name: str = "main"):
-    return add_version(
-        directory, name, runs or three_runs(), commit="abc1234def", dirty=False, notes=notes
+    return BaselineStore(directory, name).add(
+        runs or three_runs(), commit="abc1234def", dirty=False, notes=notes
     )
 
 
@@ -91,7 +81,7 @@ def test_versions_are_numbered_and_older_files_never_change(tmp_path):
     between = second.path.read_bytes()
     third = add(tmp_path, notes="three", runs=[make_run("ttfs_encoding")])
 
-    assert [v.version for v in list_versions(tmp_path, "main")] == [1, 2, 3]
+    assert [v.version for v in BaselineStore(tmp_path, "main").versions()] == [1, 2, 3]
     assert [p.name for p in sorted((tmp_path / "main").iterdir())] == [
         "v0001.parquet",
         "v0002.parquet",
@@ -99,10 +89,10 @@ def test_versions_are_numbered_and_older_files_never_change(tmp_path):
     ]
     assert first.path.read_bytes() == before
     assert second.path.read_bytes() == between
-    assert [v.notes for v in list_versions(tmp_path, "main")] == ["one", "two", "three"]
+    assert [v.notes for v in BaselineStore(tmp_path, "main").versions()] == ["one", "two", "three"]
     assert third.benchmarks == ("ttfs_encoding",)
     assert first.benchmarks == ("column_allocation", "lateral_inhibition", "ttfs_encoding")
-    assert list_versions(tmp_path, "main")[0] == first
+    assert BaselineStore(tmp_path, "main").versions()[0] == first
 
 
 def test_version_footer_holds_the_designed_metadata(tmp_path):
@@ -157,31 +147,31 @@ def test_baselines_are_separate_and_listed_by_name(tmp_path):
     add(tmp_path)
     add(tmp_path, name="release-1.x")
     add(tmp_path, name="release-1.x")
-    assert [v.version for v in list_versions(tmp_path, "main")] == [1]
-    assert [v.version for v in list_versions(tmp_path, "release-1.x")] == [1, 2]
-    assert list_names(tmp_path) == ["main", "release-1.x"]
-    assert list_names(tmp_path / "nowhere") == []
+    assert [v.version for v in BaselineStore(tmp_path, "main").versions()] == [1]
+    assert [v.version for v in BaselineStore(tmp_path, "release-1.x").versions()] == [1, 2]
+    assert BaselineStore.names(tmp_path) == ["main", "release-1.x"]
+    assert BaselineStore.names(tmp_path / "nowhere") == []
 
 
 # --- resolution ----------------------------------------------------------------------------
 
 
 def test_current_is_the_newest_unless_pinned(tmp_path):
-    assert resolve_version(tmp_path, "main") is None
-    assert list_versions(tmp_path, "main") == []
+    assert BaselineStore(tmp_path, "main").resolve() is None
+    assert BaselineStore(tmp_path, "main").versions() == []
     for _ in range(3):
         add(tmp_path)
-    assert resolve_version(tmp_path, "main").version == 3
-    assert resolve_version(tmp_path, "main", pinned=2).version == 2
+    assert BaselineStore(tmp_path, "main").resolve().version == 3
+    assert BaselineStore(tmp_path, "main").resolve(pinned=2).version == 2
     with pytest.raises(UserError, match=r"no version 7 \(existing versions: 1, 2, 3\)"):
-        resolve_version(tmp_path, "main", pinned=7)
+        BaselineStore(tmp_path, "main").resolve(pinned=7)
 
 
 def test_a_baseline_without_versions_says_how_to_make_one(tmp_path):
     (tmp_path / "main").mkdir()
-    assert resolve_version(tmp_path, "main") is None
+    assert BaselineStore(tmp_path, "main").resolve() is None
     with pytest.raises(UserError, match="has no versions yet; create one with") as info:
-        require_version(tmp_path, "main")
+        BaselineStore(tmp_path, "main").require()
     assert str(tmp_path / "main") in str(info.value) and "\n" not in str(info.value)
 
 
@@ -192,7 +182,7 @@ def test_stray_and_temporary_files_are_ignored(tmp_path):
     (folder / "..update-abc123.tmp.xyz.tmp").write_bytes(b"")
     (folder / "README.md").write_text("notes")
     (folder / "v1.parquet").write_bytes(b"not a canonical version name")
-    assert [v.version for v in list_versions(tmp_path, "main")] == [1]
+    assert [v.version for v in BaselineStore(tmp_path, "main").versions()] == [1]
     assert add(tmp_path).version == 2
 
 
@@ -201,7 +191,7 @@ def test_bad_names_are_refused(tmp_path, name):
     with pytest.raises(UserError, match="invalid baseline name"):
         add(tmp_path, name=name)
     with pytest.raises(UserError, match="invalid baseline name"):
-        list_versions(tmp_path, name)
+        BaselineStore(tmp_path, name).versions()
     assert list(tmp_path.iterdir()) == []
 
 
@@ -210,14 +200,14 @@ def test_bad_names_are_refused(tmp_path, name):
 
 def test_empty_and_duplicate_runs_are_refused(tmp_path):
     with pytest.raises(UserError, match="no runs given"):
-        add_version(tmp_path, "main", [], commit=None, dirty=None, notes=None)
+        BaselineStore(tmp_path, "main").add([], commit=None, dirty=None, notes=None)
     with pytest.raises(UserError, match="ttfs_encoding given more than once"):
         add(tmp_path, runs=[make_run("ttfs_encoding"), make_run("ttfs_encoding")])
     samples, meta = make_run("a")
     meta["benchmark"] = "b"
     with pytest.raises(UserError, match="run of b holds samples of"):
         add(tmp_path, runs=[(samples, meta)])
-    assert list_versions(tmp_path, "main") == []
+    assert BaselineStore(tmp_path, "main").versions() == []
 
 
 def test_an_existing_version_is_never_overwritten(tmp_path, monkeypatch):
@@ -235,7 +225,7 @@ def test_an_existing_version_is_never_overwritten(tmp_path, monkeypatch):
     assert second.version == 2 and len(calls) == 2
     assert first.path.read_bytes() == before
     assert load_version(second)[1]["version"] == 2
-    assert [v.notes for v in list_versions(tmp_path, "main")] == ["first", "second"]
+    assert [v.notes for v in BaselineStore(tmp_path, "main").versions()] == ["first", "second"]
 
 
 def test_an_endless_race_is_refused_cleanly(tmp_path, monkeypatch):
@@ -264,12 +254,12 @@ def test_prune_keeps_the_newest_and_numbering_continues(tmp_path):
     for i in range(5):
         add(tmp_path, notes=str(i + 1))
     kept = {p.name: p.read_bytes() for p in (tmp_path / "main").glob("v000[45].parquet")}
-    removed = prune(tmp_path, "main", keep=2)
+    removed = BaselineStore(tmp_path, "main").prune(keep=2)
     assert [v.version for v in removed] == [1, 2, 3]
-    assert [v.version for v in list_versions(tmp_path, "main")] == [4, 5]
+    assert [v.version for v in BaselineStore(tmp_path, "main").versions()] == [4, 5]
     assert {p.name: p.read_bytes() for p in (tmp_path / "main").glob("v*.parquet")} == kept
-    assert prune(tmp_path, "main", keep=2) == []
-    assert prune(tmp_path, "main", keep=10) == []
+    assert BaselineStore(tmp_path, "main").prune(keep=2) == []
+    assert BaselineStore(tmp_path, "main").prune(keep=10) == []
     assert add(tmp_path).version == 6
 
 
@@ -277,8 +267,8 @@ def test_prune_keeps_the_newest_and_numbering_continues(tmp_path):
 def test_prune_needs_at_least_one(tmp_path, keep):
     add(tmp_path)
     with pytest.raises(UserError, match="keep"):
-        prune(tmp_path, "main", keep=keep)
-    assert len(list_versions(tmp_path, "main")) == 1
+        BaselineStore(tmp_path, "main").prune(keep=keep)
+    assert len(BaselineStore(tmp_path, "main").versions()) == 1
 
 
 def test_prune_removes_only_stale_temporary_files(tmp_path):
@@ -288,7 +278,7 @@ def test_prune_removes_only_stale_temporary_files(tmp_path):
     old.write_bytes(b"x")
     fresh.write_bytes(b"x")
     os.utime(old, (0, 0))
-    prune(tmp_path, "main", keep=1)
+    BaselineStore(tmp_path, "main").prune(keep=1)
     assert not old.exists() and fresh.exists()
 
 
@@ -353,7 +343,7 @@ def _bad_summary(path):
         (_future_schema, "newer cortexbench"),
         (_run_file, "not a baseline version"),
         (_renumbered, "says version 1 but its name says 7"),
-        (_bad_summary, "'summary' is text, expected a list of rows"),
+        (_bad_summary, "baseline metadata summary must be a list of rows, got text"),
     ],
 )
 def test_a_corrupt_version_gives_one_line_naming_the_file(tmp_path, damage, message):
@@ -363,7 +353,7 @@ def test_a_corrupt_version_gives_one_line_naming_the_file(tmp_path, damage, mess
     damage(path)
     broken = path if path.exists() else tmp_path / "main" / "v0007.parquet"
     with pytest.raises(UserError, match=message) as info:
-        list_versions(tmp_path, "main")
+        BaselineStore(tmp_path, "main").versions()
     assert str(broken) in str(info.value) and "\n" not in str(info.value)
 
 
@@ -374,14 +364,14 @@ def test_a_damaged_data_page_is_caught_when_loading(tmp_path):
         data[offset] ^= 0xFF
     version.path.write_bytes(bytes(data))
     with pytest.raises(UserError) as info:
-        load_version(list_versions(tmp_path, "main")[0])
+        load_version(BaselineStore(tmp_path, "main").versions()[0])
     assert str(version.path) in str(info.value) and "\n" not in str(info.value)
 
 
 def test_a_baseline_path_that_is_a_file(tmp_path):
     (tmp_path / "main").write_text("oops")
     with pytest.raises(UserError, match="is not a folder"):
-        list_versions(tmp_path, "main")
+        BaselineStore(tmp_path, "main").versions()
 
 
 # --- legacy JSON ---------------------------------------------------------------------------
@@ -395,7 +385,7 @@ def test_the_fixture_copy_matches_the_shared_one():
 
 def test_legacy_json_becomes_a_summary_only_version(tmp_path):
     add(tmp_path)
-    version = import_legacy_json(tmp_path, "main", LEGACY_FIXTURE)
+    version = BaselineStore(tmp_path, "main").import_legacy(LEGACY_FIXTURE)
     assert version == BaselineVersion(
         name="main",
         version=2,
@@ -442,7 +432,7 @@ def test_legacy_import_converts_names_seconds_custom_metrics_and_notes(tmp_path)
     document = {"ColumnAllocation": other, "LateralInhibition": entry, "TTFSEncoding": entry}
     path = tmp_path / "legacy.json"
     path.write_text(json.dumps(document))
-    version = import_legacy_json(tmp_path, "old", path, notes="imported by hand")
+    version = BaselineStore(tmp_path, "old").import_legacy(path, notes="imported by hand")
     assert version.benchmarks == ("column_allocation", "lateral_inhibition", "ttfs_encoding")
     assert version.notes == "imported by hand"
     summary = baseline_summary(load_version(version)[1]).set_index("benchmark")
@@ -545,7 +535,7 @@ def _entry(value):
         (_metadata("git_commit", 12), ["metadata.git_commit must be a commit id"]),
         (_metadata("notes", ["a"]), ["metadata.notes must be text"]),
         (_metadata("system_info", "linux"), ["metadata.system_info must be an object"]),
-        (_system("cpu_cores", 0), ["metadata.system_info.cpu_cores must be at least 1"]),
+        (_system("cpu_cores", 0), ["metadata.system_info.cpu_cores must be >= 1"]),
         (_system("total_memory_gb", -2), ["metadata.system_info.total_memory_gb must be >= 0"]),
     ],
 )
@@ -559,24 +549,24 @@ def test_bad_legacy_json_gives_one_line_naming_file_and_field(tmp_path, mutate, 
     else:
         path.write_text(json.dumps(document))
     with pytest.raises(UserError) as info:
-        import_legacy_json(tmp_path, "main", path)
+        BaselineStore(tmp_path, "main").import_legacy(path)
     message = str(info.value)
     assert message.startswith(f"{path}: ") and "\n" not in message
     for fragment in fragments:
         assert fragment in message
-    assert list_versions(tmp_path, "main") == []
+    assert BaselineStore(tmp_path, "main").versions() == []
 
 
 def test_non_finite_legacy_numbers_are_refused(tmp_path):
     path = tmp_path / "legacy.json"
     path.write_text(LEGACY_FIXTURE.read_text().replace('"throughput": 1000.0', '"throughput": NaN'))
     with pytest.raises(UserError, match=r"metrics\.throughput must be finite"):
-        import_legacy_json(tmp_path, "main", path)
+        BaselineStore(tmp_path, "main").import_legacy(path)
 
 
 def test_a_missing_legacy_file(tmp_path):
     with pytest.raises(UserError, match="no such file"):
-        import_legacy_json(tmp_path, "main", tmp_path / "absent.json")
+        BaselineStore(tmp_path, "main").import_legacy(tmp_path / "absent.json")
 
 
 # --- concurrency and crashes ---------------------------------------------------------------
@@ -600,7 +590,7 @@ def test_concurrent_updates_land_as_distinct_versions(tmp_path):
     for worker in workers:
         worker.join(timeout=60)
         assert worker.exitcode == 0
-    versions = list_versions(tmp_path, "main")
+    versions = BaselineStore(tmp_path, "main").versions()
     assert [v.version for v in versions] == list(range(1, 9))
     assert sorted(v.notes for v in versions) == sorted(f"{x}-{i}" for x in "ab" for i in range(4))
     for version in versions:
@@ -648,7 +638,7 @@ def test_an_update_killed_anywhere_leaves_every_version_whole(tmp_path, point):
     child.join(timeout=60)
     assert child.exitcode == -signal.SIGKILL
 
-    versions = list_versions(tmp_path, "main")
+    versions = BaselineStore(tmp_path, "main").versions()
     expected = ["before", "after-link"] if point == "after-link" else ["before"]
     assert [v.notes for v in versions] == expected
     assert (tmp_path / "main" / "v0001.parquet").read_bytes() == before

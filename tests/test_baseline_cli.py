@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import yaml
 
-from cortexbench.baseline import list_versions, load_version
 from cortexbench.cli import main
 from cortexbench.results import read_metadata, samples_table, write_samples, write_table
+from cortexbench.store.versions import BaselineStore, load_version
 from tests.conftest import git
 from tests.test_baseline import LEGACY_FIXTURE, make_run
 
@@ -57,7 +57,7 @@ def test_update_adds_versions_and_says_so(workdir, capsys):
     one = ["--runs", "runs/ttfs_encoding.parquet", "--notes", ""]  # as the workflow passes it
     code, out, _ = cli(capsys, "update", *one, "--commit", "f00")
     assert out == "baseline main: added version 2 (commit f00, 1 benchmark)\n"
-    versions = list_versions(Path("baselines"), "main")
+    versions = BaselineStore(Path("baselines"), "main").versions()
     assert [(v.version, v.notes, v.commit) for v in versions] == [
         (1, "first", "abc1234def567"),
         (2, None, "f00"),
@@ -87,7 +87,10 @@ def test_update_refuses_files_that_are_not_runs(workdir, capsys):
     )
     code, _, err = cli(capsys, "update", "--runs", "runs/nope.parquet", "--commit", "abc")
     assert code == 2 and "runs/nope.parquet: no such file" in err and err.count("\n") == 1
-    assert not (workdir / "baselines").exists() or not list_versions(workdir / "baselines", "main")
+    assert (
+        not (workdir / "baselines").exists()
+        or not BaselineStore(workdir / "baselines", "main").versions()
+    )
 
 
 def test_list_without_versions_says_how_to_make_one(workdir, capsys):
@@ -115,7 +118,7 @@ def test_the_config_names_the_baseline_folder_and_pin(workdir, capsys):
     write_config(workdir, name="nightly", directory="store", version=1)
     for _ in range(3):
         assert update(capsys, workdir, "--commit", "abc")[0] == 0
-    assert [v.version for v in list_versions(workdir / "store", "nightly")] == [1, 2, 3]
+    assert [v.version for v in BaselineStore(workdir / "store", "nightly").versions()] == [1, 2, 3]
     _, out, _ = cli(capsys, "list")
     assert next(line for line in out.splitlines() if line.startswith("*")).split()[1] == "1"
     assert "pinned in the config" in out
@@ -127,7 +130,7 @@ def test_the_config_names_the_baseline_folder_and_pin(workdir, capsys):
     assert out.startswith("baseline other, version 1 ")
     code, _, err = cli(capsys, "prune", "--keep", "1")
     assert code == 2 and "version 1 of baseline nightly is pinned" in err
-    assert len(list_versions(workdir / "store", "nightly")) == 3
+    assert len(BaselineStore(workdir / "store", "nightly").versions()) == 3
 
 
 def test_a_bad_config_is_reported(workdir, capsys):
@@ -241,7 +244,7 @@ def test_an_update_killed_at_random_never_leaves_a_broken_version(tmp_path):
         child.send_signal(signal.SIGKILL)
         child.wait()
 
-    versions = list_versions(tmp_path / "store", "main")
+    versions = BaselineStore(tmp_path / "store", "main").versions()
     numbers = [v.version for v in versions]
     assert numbers[0] == 1 and numbers == sorted(set(numbers))
     assert (tmp_path / "store" / "main" / "v0001.parquet").read_bytes() == first

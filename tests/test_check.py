@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
-import pyarrow as pa
 import pytest
 
 from cortexbench.check import failures, passed_message
 from cortexbench.compare import compare
-from cortexbench.results import write_table
+from cortexbench.comparison import write_comparison
 from cortexbench.summary import summarize
 from tests.comparison_data import CONFIG, config_with, make_baseline, make_run
 from tests.conftest import cortexbench
@@ -47,8 +47,7 @@ def mixed():
 
 
 def test_one_line_per_failing_benchmark(mixed):
-    table, _ = mixed
-    lines = failures(table, ["regressed", "broken", "budget"])
+    lines = failures(mixed, ["regressed", "broken", "budget"])
     assert len(lines) == 3
     broken, over, regressed = lines
     assert (
@@ -70,20 +69,19 @@ def test_one_line_per_failing_benchmark(mixed):
     ],
 )
 def test_fail_on_selects_the_findings(mixed, fail_on, failing):
-    lines = failures(mixed[0], fail_on)
+    lines = failures(mixed, fail_on)
     assert [line.split(":")[0] for line in lines] == failing
 
 
 def test_passing_message_does_not_hide_ungated_findings(mixed):
-    table, meta = mixed
-    message = passed_message(table, meta, [])
+    message = passed_message(mixed, [])
     assert "not failing on 1 regressed, 1 broken, 1 over budget" in message
 
 
 def test_memory_and_error_rate_regressions_fail():
     base = [make_run("mem", seed=1, memory_mb=4.0), make_run("err", seed=2)]
     cur = [make_run("mem", seed=3, memory_mb=6.0), make_run("err", seed=4, failed_per_worker=5)]
-    lines = failures(comparison_of(cur, base)[0], ["regressed"])
+    lines = failures(comparison_of(cur, base), ["regressed"])
     assert lines == [
         "err: regressed: error rate 0 % -> 10 % (tolerance 1 %)",
         "mem: regressed: memory 4 MB -> 6 MB (+50.0 %, threshold 10 %)",
@@ -98,39 +96,34 @@ def test_inconclusive_new_missing_and_improved_pass():
         # 2 workers against 10 cannot reach 99 %: inconclusive, however slow it looks.
         make_run("noisy", seed=6, median_ns=130_000.0, workers=2),
     ]
-    table, meta = comparison_of(cur, base)
-    assert failures(table, ["regressed", "broken", "budget"]) == []
-    message = passed_message(table, meta)
+    comparison = comparison_of(cur, base)
+    assert failures(comparison, ["regressed", "broken", "budget"]) == []
+    message = passed_message(comparison)
     assert message.startswith("check passed: 4 benchmarks, none regressed")
     assert "1 inconclusive" in message and "1 improved" in message
 
 
 def test_no_baseline_is_not_a_failure_but_budgets_still_are():
     config = config_with(slow={"budget": {"max_ms_per_op": 0.05}}, fine={})
-    table, meta = comparison_of([make_run("slow", seed=1), make_run("fine", seed=2)], None, config)
-    assert failures(table, ["regressed", "broken"]) == []
-    assert passed_message(table, meta).startswith("no baseline yet: nothing to compare")
-    assert failures(table, ["budget"]) == ["slow: over budget: time 0.1 ms/op > 0.05 ms"]
+    comparison = comparison_of([make_run("slow", seed=1), make_run("fine", seed=2)], None, config)
+    assert failures(comparison, ["regressed", "broken"]) == []
+    assert passed_message(comparison).startswith("no baseline yet: nothing to compare")
+    assert failures(comparison, ["budget"]) == ["slow: over budget: time 0.1 ms/op > 0.05 ms"]
 
 
 def test_unknown_fail_on_is_rejected(mixed):
     with pytest.raises(ValueError, match="unknown fail_on"):
-        failures(mixed[0], ["slower"])
+        failures(mixed, ["slower"])
 
 
 # --- the command, as CI runs it ----------------------------------------------------------------
 
 
-def write_comparison(path, table, meta):
-    write_table(path, pa.Table.from_pandas(table, preserve_index=False), meta)
-
-
 def test_command_exit_codes(tmp_path, mixed):
-    table, meta = mixed
-    write_comparison(tmp_path / "failing.parquet", table, meta)
+    write_comparison(tmp_path / "failing.parquet", mixed)
     failing = cortexbench(tmp_path, "check", "failing.parquet")
     assert failing.returncode == 1, failing.stderr
-    assert failing.stdout.splitlines() == failures(table, ["regressed", "broken", "budget"])
+    assert failing.stdout.splitlines() == failures(mixed, ["regressed", "broken", "budget"])
 
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(
@@ -140,8 +133,10 @@ def test_command_exit_codes(tmp_path, mixed):
     assert configured.returncode == 1
     assert [line.split(":")[0] for line in configured.stdout.splitlines()] == ["column_allocation"]
 
-    steady = table[table["benchmark"] == "steady"]
-    write_comparison(tmp_path / "results" / "comparison.parquet", steady, meta)
+    steady = dataclasses.replace(
+        mixed, rows=tuple(r for r in mixed.rows if r.benchmark == "steady")
+    )
+    write_comparison(tmp_path / "results" / "comparison.parquet", steady)
     passing = cortexbench(tmp_path, "check", "--fail-on", "regressed,broken,budget")
     assert passing.returncode == 0, passing.stdout + passing.stderr
     assert passing.stdout.strip() == "check passed: 1 benchmarks, none regressed"

@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import sys
 import types
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from cortexbench.check import benchmark_verdicts
 from cortexbench.cli import main
-from cortexbench.compare import (
-    COLUMNS,
-    LEGACY_REASON,
-    NO_BASELINE_REASON,
-    benchmark_verdicts,
-    compare,
-)
-from cortexbench.results import read_metadata, write_samples
+from cortexbench.commands.compare import compare_files
+from cortexbench.compare import NO_BASELINE_REASON, compare
+from cortexbench.comparison import COLUMNS, read_comparison
+from cortexbench.config import load_config
+from cortexbench.metrics.time import LEGACY_REASON
+from cortexbench.results import write_samples
+from cortexbench.store.versions import BaselineStore
 from cortexbench.summary import summarize
 from tests.comparison_data import CONFIG, ENV, config_with, make_baseline, make_run
 
 
 def run_compare(current, baseline_runs=None, config=CONFIG, **baseline_options):
+    """The comparison's rows as a frame, and the comparison."""
     baseline = make_baseline(baseline_runs, **baseline_options) if baseline_runs else None
-    return compare(current, summarize(current), baseline, config)
+    result = compare(current, summarize(current), baseline, config)
+    return result.frame(), result
 
 
 def row(table: pd.DataFrame, benchmark: str, metric: str) -> dict:
@@ -43,7 +46,7 @@ def test_identical_samples_are_unchanged():
     assert "within ±5 %" in time["reason"]
     assert set(table["verdict"]) <= {"unchanged", "info"}
     assert tuple(table.columns) == COLUMNS
-    assert meta["kind"] == "comparison" and meta["mode"] == "baseline"
+    assert meta.mode == "baseline" and meta.footer()["kind"] == "comparison"
 
 
 def test_clean_twenty_percent_slowdown_is_regressed():
@@ -51,7 +54,7 @@ def test_clean_twenty_percent_slowdown_is_regressed():
     factors = [1.0 + 0.01 * z for z in (0.3, -1.2, 0.8, 0.1, -0.4, 1.5, -0.9, 0.0, 0.6, -0.2)]
     baseline = make_run("ttfs_encoding", seed=1, worker_factors=factors)
     slower = make_run("ttfs_encoding", seed=2, worker_factors=[f * 1.2 for f in factors])
-    table, _ = run_compare([slower], [baseline])
+    table, meta = run_compare([slower], [baseline])
     time = row(table, "ttfs_encoding", "time")
     assert time["verdict"] == "regressed"
     assert time["change"] == pytest.approx(0.20, abs=0.01)
@@ -64,7 +67,7 @@ def test_clean_twenty_percent_slowdown_is_regressed():
     assert throughput["verdict"] == "regressed"
     assert throughput["change"] == pytest.approx(1 / 1.2 - 1, abs=0.02)
     assert throughput["ci_low"] < throughput["change"] < throughput["ci_high"] < 0
-    assert benchmark_verdicts(table)["ttfs_encoding"] == "regressed"
+    assert benchmark_verdicts(meta)["ttfs_encoding"] == "regressed"
 
 
 def test_clean_speedup_is_improved():
@@ -102,7 +105,7 @@ def test_environment_mismatch_makes_timing_inconclusive():
     # The estimate is still reported, and the other metrics are still judged.
     assert time["change"] == pytest.approx(0.5, abs=0.03)
     assert row(table, "b", "memory")["verdict"] == "unchanged"
-    assert meta["environments"]["b"]["differs"] == ["numpy_version"]
+    assert meta.environments["b"]["differs"] == ["numpy_version"]
 
 
 def test_environment_mismatch_can_be_allowed():
@@ -128,7 +131,7 @@ def test_baseline_environment_falls_back_to_the_top_level():
     baseline[1]["runs"]["b"].pop("environment")
     baseline[1]["environment"] = {**ENV, "blas": "mkl 2024"}
     cur = make_run("b", seed=2)
-    table, _ = compare([cur], summarize([cur]), baseline, CONFIG)
+    table = compare([cur], summarize([cur]), baseline, CONFIG).frame()
     assert "blas: mkl 2024 → openblas" in row(table, "b", "time")["reason"]
 
 
@@ -144,7 +147,7 @@ def test_legacy_summary_only_baseline_has_no_statistical_test():
     assert row(table, "b", "throughput")["verdict"] == "inconclusive"
     # Memory needs no samples: it is still judged.
     assert row(table, "b", "memory")["verdict"] == "regressed"
-    assert meta["baseline"]["summary_only"] is True
+    assert meta.against.summary_only is True
 
 
 def test_new_missing_and_broken():
@@ -155,8 +158,8 @@ def test_new_missing_and_broken():
         make_run("breaks", all_fail=True, error="ValueError: spikes out of range"),
     ]
     table, meta = run_compare(cur, base)
-    verdicts = benchmark_verdicts(table)
-    assert verdicts.to_dict() == {
+    verdicts = benchmark_verdicts(meta)
+    assert verdicts == {
         "added": "new",
         "breaks": "broken",
         "gone": "missing",
@@ -169,13 +172,13 @@ def test_new_missing_and_broken():
     assert set(table.loc[table["benchmark"] == "gone", "verdict"]) == {"missing"}
     assert math.isnan(row(table, "gone", "time")["current"])
     assert row(table, "added", "time")["reason"].startswith("not in the baseline")
-    assert meta["rerun"]["kept"] == "snakemake --cores 1 --force results/runs/kept.parquet"
+    assert meta.rerun["kept"] == "snakemake --cores 1 --force results/runs/kept.parquet"
 
 
 def test_broken_quotes_the_most_common_error():
     samples, meta = make_run("b", all_fail=True, error="ValueError: common")
     samples.loc[samples.index[:3], "error"] = "KeyError: rare"
-    table, _ = compare([(samples, meta)], None, None, CONFIG)
+    table = compare([(samples, meta)], None, None, CONFIG).frame()
     assert "ValueError: common" in row(table, "b", "error_rate")["reason"]
 
 
@@ -187,7 +190,7 @@ def test_no_baseline_makes_everything_new_but_checks_budgets():
     assert set(table["reason"]) == {NO_BASELINE_REASON}
     assert row(table, "b", "time")["budget_status"] == "exceeded"
     assert row(table, "a", "time")["budget_status"] == "n/a"
-    assert meta["baseline"] is None
+    assert meta.against is None
 
 
 def test_budgets_are_checked_against_the_current_values():
@@ -217,10 +220,10 @@ def test_memory_verdicts_need_ten_percent_and_64_kib():
     }
     base = [make_run(n, seed=i, memory_mb=b) for i, (n, (b, _, _)) in enumerate(cases.items())]
     cur = [make_run(n, seed=i, memory_mb=c) for i, (n, (_, c, _)) in enumerate(cases.items())]
-    table, _ = run_compare(cur, base)
+    table, result = run_compare(cur, base)
     for name, (_, _, expected) in cases.items():
         assert row(table, name, "memory")["verdict"] == expected, name
-    assert benchmark_verdicts(table)["grows"] == "regressed"
+    assert benchmark_verdicts(result)["grows"] == "regressed"
 
 
 def test_error_rate_verdicts_use_the_absolute_tolerance():
@@ -274,29 +277,30 @@ def test_custom_metrics_are_informational():
 def test_metadata_names_the_baseline_and_both_environments():
     base = make_run("b", seed=1)
     _, meta = run_compare([make_run("b", seed=2)], [base], notes="release 1.2")
-    assert meta["baseline"] == {
+    assert dataclasses.asdict(meta.against) == {
         "name": "main",
         "version": 3,
         "commit": "b" * 40,
         "created_at": "2026-01-01T00:00:00+00:00",
         "summary_only": False,
         "notes": "release 1.2",
+        "testbed": None,
     }
-    assert meta["current"]["commit"] == "c" * 40
-    assert meta["threshold"] == 0.05 and meta["confidence"] == 0.99
-    assert meta["environments"]["b"]["baseline"]["cpu_model"] == ENV["cpu_model"]
-    assert meta["baseline_summary"][0]["benchmark"] == "b"
+    assert meta.measured.commit == "c" * 40
+    assert meta.settings["threshold"] == 0.05 and meta.settings["confidence"] == 0.99
+    assert meta.environments["b"]["baseline"]["cpu_model"] == ENV["cpu_model"]
+    assert meta.baseline_summary[0]["benchmark"] == "b"
 
 
 # --- the command -------------------------------------------------------------------------------
 
 
 def fake_store(baseline):
-    """Stands in for cortexbench.baseline: one stored version holding ``baseline``."""
+    """Stands in for the baseline store: one stored version holding ``baseline``."""
     version = types.SimpleNamespace(version=baseline[1]["version"])
     return types.SimpleNamespace(
-        resolve_version=lambda directory, name, pinned: version,
-        load_version=lambda v: baseline,
+        current=lambda pinned, testbed, explicit_testbed=None: baseline,
+        versions=lambda: [version],
     )
 
 
@@ -317,15 +321,15 @@ def test_command_writes_the_comparison_with_its_metadata(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     base = [make_run("a", seed=1), make_run("b", seed=2)]
     paths = write_project(tmp_path, [make_run("a", seed=3), make_run("b", seed=4, median_ns=2e5)])
-    (tmp_path / "baselines" / "main").mkdir(parents=True)
-    monkeypatch.setitem(sys.modules, "cortexbench.baseline", fake_store(make_baseline(base)))
     out = tmp_path / "results" / "comparison.parquet"
-    assert main(["compare", "--runs", *paths, "--out", str(out)]) == 0
+    config = load_config("config/config.yaml")
+    store = fake_store(make_baseline(base))
+    assert compare_files([Path(p) for p in paths], config, store, summary=None, out=out) == 0
     table = pd.read_parquet(out)
     assert list(table.columns) == list(COLUMNS)
-    assert benchmark_verdicts(table).to_dict() == {"a": "unchanged", "b": "regressed"}
-    meta = read_metadata(out)
-    assert meta["kind"] == "comparison" and meta["baseline"]["version"] == 3
+    written = read_comparison(out)
+    assert benchmark_verdicts(written) == {"a": "unchanged", "b": "regressed"}
+    assert written.mode == "baseline" and written.against.version == 3
 
 
 def test_command_without_a_baseline_marks_everything_new(tmp_path, monkeypatch, capsys):
@@ -348,37 +352,28 @@ def test_command_rejects_two_runs_of_one_benchmark(tmp_path, monkeypatch, capsys
 
 
 def test_command_against_stored_versions_and_a_pinned_one(tmp_path, monkeypatch):
-    from cortexbench.baseline import add_version
-
     monkeypatch.chdir(tmp_path)
     store = tmp_path / "baselines"
-    add_version(store, "main", [make_run("a", seed=1)], commit="1" * 40, dirty=False, notes=None)
-    add_version(
-        store,
-        "main",
-        [make_run("a", seed=2, median_ns=150_000.0)],
-        commit="2" * 40,
-        dirty=False,
-        notes="slow",
+    BaselineStore(store, "main").add(
+        [make_run("a", seed=1)], commit="1" * 40, dirty=False, notes=None
+    )
+    BaselineStore(store, "main").add(
+        [make_run("a", seed=2, median_ns=150_000.0)], commit="2" * 40, dirty=False, notes="slow"
     )
     paths = write_project(tmp_path, [make_run("a", seed=3)])
     assert main(["compare", "--runs", *paths, "--out", "newest.parquet"]) == 0
-    assert read_metadata("newest.parquet")["baseline"]["version"] == 2
+    assert read_comparison(Path("newest.parquet")).against.version == 2
     assert row(pd.read_parquet("newest.parquet"), "a", "time")["verdict"] == "improved"
     args = ["compare", "--runs", *paths, "--baseline-version", "1", "--out", "pinned.parquet"]
     assert main(args) == 0
-    assert read_metadata("pinned.parquet")["baseline"]["commit"] == "1" * 40
+    assert read_comparison(Path("pinned.parquet")).against.commit == "1" * 40
     assert row(pd.read_parquet("pinned.parquet"), "a", "time")["verdict"] == "unchanged"
 
 
 def test_command_against_the_imported_legacy_json(tmp_path, monkeypatch):
-    from pathlib import Path
-
-    from cortexbench.baseline import import_legacy_json
-
     fixture = Path(__file__).parent / "fixtures" / "legacy-main-baseline.json"
     monkeypatch.chdir(tmp_path)
-    import_legacy_json(tmp_path / "baselines", "main", fixture)
+    BaselineStore(tmp_path / "baselines", "main").import_legacy(fixture)
     # The legacy file's TTFSEncoding: median 0.95 ms, memory 8 MB.
     paths = write_project(tmp_path, [make_run("ttfs_encoding", seed=1, median_ns=1_045_000.0)])
     assert main(["compare", "--runs", *paths, "--out", "c.parquet"]) == 0
@@ -388,4 +383,4 @@ def test_command_against_the_imported_legacy_json(tmp_path, monkeypatch):
     assert time["baseline"] == 950_000.0
     assert time["change"] == pytest.approx(0.1, abs=0.01)
     assert row(table, "ttfs_encoding", "memory")["verdict"] == "improved"  # 8 MB -> 4 MB
-    assert read_metadata("c.parquet")["baseline"]["summary_only"] is True
+    assert read_comparison(Path("c.parquet")).against.summary_only is True

@@ -69,5 +69,6 @@ def test_settings_merge_measurement_and_benchmark():
 
 
 def test_schema_file_is_valid_yaml_with_descriptions():
-    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    path = ROOT / "src" / "cortexbench" / "schemas" / "config.schema.yaml"
+    schema = yaml.safe_load(path.read_text())
     assert schema["additionalProperties"] is False

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cortexbench.baseline import list_versions
+from cortexbench.store.versions import BaselineStore
 from tests.conftest import TINY_CONFIG, snakemake, write_config
 
 pytestmark = pytest.mark.slow
@@ -53,7 +53,7 @@ def test_check_fails_naming_only_the_slowed_benchmark(project: Path):
     assert "no baseline" in first_check.stdout + first_check.stderr
 
     snakemake(project, "--cores", "1", "update_baseline")
-    versions = list_versions(project / "baselines", "main")
+    versions = BaselineStore(project / "baselines", "main").versions()
     assert [v.version for v in versions] == [1]
     assert set(versions[0].benchmarks) == set(GATE_CONFIG["benchmarks"])
 

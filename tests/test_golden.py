@@ -17,10 +17,9 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 import pytest
 
-from cortexbench.results import write_table
+from cortexbench.comparison import write_comparison
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 from make_golden import ab_comparison
@@ -63,12 +62,7 @@ def scenario(request, tmp_path) -> tuple[str, Path]:
 def produce(name: str, work: Path) -> None:
     """What the workflow's summary and compare rules (or the A/B) write for this scenario."""
     if name == "ab":
-        table, meta = ab_comparison(work)
-        write_table(
-            work / "work" / "comparison.parquet",
-            pa.Table.from_pandas(table, preserve_index=False),
-            meta,
-        )
+        write_comparison(work / "work" / "comparison.parquet", ab_comparison(work))
         return
     runs = sorted(str(p.relative_to(work)) for p in (work / "runs").glob("*.parquet"))
     done = cortexbench(work, "summary", *runs, "--out", "work/summary.parquet")

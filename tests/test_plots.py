@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import sys
 import types
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 from matplotlib.image import imread
 
 from cortexbench.cli import main
+from cortexbench.commands.plots import write_plots
 from cortexbench.compare import compare
+from cortexbench.comparison import write_comparison
 from cortexbench.plots import history_frame, plot_distributions, plot_history
 from cortexbench.results import write_samples, write_table
+from cortexbench.store.versions import BaselineStore, load_version
 from cortexbench.summary import summarize
 from tests.comparison_data import CONFIG, make_baseline, make_run
 
@@ -78,9 +81,8 @@ def write_inputs(tmp_path, baseline):
         path = tmp_path / "results" / "runs" / f"{meta['benchmark']}.parquet"
         write_samples(path, samples, meta)
         paths.append(str(path))
-    table, meta = compare(runs, summarize(runs), baseline, CONFIG)
     out = tmp_path / "results" / "comparison.parquet"
-    write_table(out, pa.Table.from_pandas(table, preserve_index=False), meta)
+    write_comparison(out, compare(runs, summarize(runs), baseline, CONFIG))
     return paths
 
 
@@ -107,26 +109,24 @@ def test_command_with_a_baseline_history(tmp_path, monkeypatch):
         )
     loaded = []
     store = types.SimpleNamespace(
-        list_versions=lambda directory, name: versions,
-        load_version=lambda v: loaded.append(v.version) or baseline,
-        baseline_summary=lambda meta: pd.DataFrame(meta["summary"]),
+        exists=lambda: True,
+        versions=lambda: versions,
+        load=lambda v: loaded.append(v.version) or baseline,
     )
-    monkeypatch.setitem(sys.modules, "cortexbench.baseline", store)
-    assert main(["plots", "--runs", *paths, "--out-dir", "plots"]) == 0
+    comparison = Path("results/comparison.parquet")
+    assert write_plots(comparison, [Path(p) for p in paths], store, Path("plots")) == 0
     assert loaded == [3]
     for name in ("a-distribution.png", "a-history.png", "b-distribution.png", "b-history.png"):
         assert_png(tmp_path / "plots" / name)
 
 
 def test_command_with_the_real_store(tmp_path, monkeypatch):
-    from cortexbench.baseline import add_version, load_version, resolve_version
-
     monkeypatch.chdir(tmp_path)
     store = tmp_path / "baselines"
     for seed in (1, 2):
         runs = [make_run("a", seed=seed, workers=3, samples_per_worker=5), make_run("b", seed=seed)]
-        add_version(store, "main", runs, commit=f"{seed}" * 40, dirty=False, notes=None)
-    paths = write_inputs(tmp_path, load_version(resolve_version(store, "main")))
+        BaselineStore(store, "main").add(runs, commit=f"{seed}" * 40, dirty=False, notes=None)
+    paths = write_inputs(tmp_path, load_version(BaselineStore(store, "main").resolve()))
     assert main(["plots", "--runs", *paths]) == 0
     for name in ("a-distribution.png", "a-history.png", "b-distribution.png", "b-history.png"):
         assert_png(tmp_path / "results" / "plots" / name)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from cortexbench.check import benchmark_verdicts
 from cortexbench.cli import main
-from cortexbench.compare import benchmark_verdicts, compare
-from cortexbench.report import MARKER, escape_markdown, format_change, render_report
+from cortexbench.compare import compare
+from cortexbench.comparison import write_comparison
+from cortexbench.formatting import change_with_interval as format_change
+from cortexbench.markdown import escape_markdown
+from cortexbench.report import MARKER, render_report
 from cortexbench.results import write_table
 from cortexbench.summary import summarize
 from tests.comparison_data import CONFIG, ENV, make_baseline, make_run
@@ -21,8 +26,7 @@ UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 def build(current, baseline_runs=None, **baseline_options):
     baseline = make_baseline(baseline_runs, **baseline_options) if baseline_runs else None
     summary = summarize(current)
-    table, meta = compare(current, summary, baseline, CONFIG)
-    return table, meta, summary
+    return compare(current, summary, baseline, CONFIG), summary
 
 
 def table_rows(report: str) -> list[list[str]]:
@@ -62,13 +66,14 @@ def test_marker_and_headline_come_first(mixed):
 
 
 def test_table_matches_the_comparison(mixed):
-    table, meta, summary = mixed
-    rows = table_rows(render_report(table, meta, summary))
-    verdicts = benchmark_verdicts(table)
+    comparison, summary = mixed
+    table = comparison.frame()
+    rows = table_rows(render_report(comparison, summary))
+    verdicts = benchmark_verdicts(comparison)
     assert len(rows) == len(verdicts) == 5
     assert all(len(r) == 6 for r in rows)
     by_name = {unescape(r[0]): r for r in rows}
-    assert set(by_name) == set(verdicts.index)
+    assert set(by_name) == set(verdicts)
     for name, verdict in verdicts.items():
         assert by_name[name][4].endswith(verdict)
     time = table[(table["metric"] == "time")].set_index("benchmark")
@@ -129,9 +134,9 @@ def test_hostile_data_is_escaped():
     error = "boom\n<script>alert(1)</script> <!-- hidden --> @admin [link](http://e.x) `code`"
     base = [make_run(name, seed=1), make_run("breaks", seed=2)]
     cur = [make_run(name, seed=3), make_run("breaks", all_fail=True, error=error)]
-    table, meta, summary = build(cur, base, notes="ping @team and #12 <img src=x onerror=alert(1)>")
-    meta["environments"][name]["current"] = {**ENV, "hostname": "<b>@admin</b>|"}
-    report = render_report(table, meta, summary)
+    comparison, summary = build(cur, base, notes="ping @team and #12 <img src=x onerror=alert(1)>")
+    comparison.environments[name]["current"] = {**ENV, "hostname": "<b>@admin</b>|"}
+    report = render_report(comparison, summary)
     assert "<script" not in report.lower() and "<img" not in report.lower()
     assert report.count("<!--") == 1  # the marker only
     assert not re.search(r"@(admin|team)", report)
@@ -156,7 +161,7 @@ def many_benchmarks(count: int, error_chars: int):
             "seed_broken", all_fail=True, workers=2, samples_per_worker=3, error="E" * error_chars
         ),
     ]
-    table, meta, summary = build(cur, base)
+    comparison, summary = build(cur, base)
     names = {f"bench_{i:04d}": ("seed_broken" if i % 10 == 0 else "seed_ok") for i in range(count)}
 
     def clone(frame: pd.DataFrame) -> pd.DataFrame:
@@ -166,16 +171,22 @@ def many_benchmarks(count: int, error_chars: int):
         copy["benchmark"] = np.repeat(list(names), [len(t) for t in taken])
         return copy
 
-    table, summary = clone(table), clone(summary)
-    meta["environments"] = {n: meta["environments"][src] for n, src in names.items()}
-    meta["rerun"] = {n: f"snakemake --cores 1 --force results/runs/{n}.parquet" for n in names}
-    meta["baseline_summary"] = [{**meta["baseline_summary"][0], "benchmark": n} for n in names]
-    return table, meta, summary
+    by_source = {}
+    for row in comparison.rows:
+        by_source.setdefault(row.benchmark, []).append(row)
+    comparison = dataclasses.replace(
+        comparison,
+        rows=tuple(r.with_(benchmark=n) for n, src in names.items() for r in by_source[src]),
+        environments={n: comparison.environments[src] for n, src in names.items()},
+        rerun={n: f"snakemake --cores 1 --force results/runs/{n}.parquet" for n in names},
+        baseline_summary=tuple({**comparison.baseline_summary[0], "benchmark": n} for n in names),
+    )
+    return comparison, clone(summary)
 
 
 def test_size_cap_with_2000_benchmarks_and_huge_errors():
-    table, meta, summary = many_benchmarks(2000, error_chars=200_000)
-    report = render_report(table, meta, summary, max_chars=60_000)
+    comparison, summary = many_benchmarks(2000, error_chars=200_000)
+    report = render_report(comparison, summary, max_chars=60_000)
     assert len(report) <= 60_000
     lines = report.splitlines()
     assert lines[0] == MARKER
@@ -190,10 +201,10 @@ def test_size_cap_with_2000_benchmarks_and_huge_errors():
 
 
 def test_details_are_dropped_before_table_rows():
-    table, meta, summary = many_benchmarks(40, error_chars=300)
-    full = render_report(table, meta, summary, max_chars=65_000)
+    comparison, summary = many_benchmarks(40, error_chars=300)
+    full = render_report(comparison, summary, max_chars=65_000)
     assert len(full) > 20_000
-    capped = render_report(table, meta, summary, max_chars=20_000)
+    capped = render_report(comparison, summary, max_chars=20_000)
     assert len(capped) <= 20_000
     assert "more benchmarks in the artifact" not in capped
     assert len(table_rows(capped)) == 40
@@ -205,8 +216,8 @@ def test_command_writes_the_report(tmp_path, monkeypatch, mixed):
     import pyarrow as pa
 
     monkeypatch.chdir(tmp_path)
-    table, meta, summary = mixed
-    write_table("comparison.parquet", pa.Table.from_pandas(table, preserve_index=False), meta)
+    comparison, summary = mixed
+    write_comparison("comparison.parquet", comparison)
     write_table(
         "summary.parquet", pa.Table.from_pandas(summary, preserve_index=False), {"kind": "summary"}
     )
@@ -221,6 +232,6 @@ def test_command_writes_the_report(tmp_path, monkeypatch, mixed):
     ]
     assert main(args) == 0
     text = (tmp_path / "out" / "report.md").read_text()
-    assert text == render_report(table, meta, summary)
+    assert text == render_report(comparison, summary)
     assert main([*args, "--max-chars", "3000"]) == 0
     assert len((tmp_path / "out" / "report.md").read_text()) <= 3000

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+import sys
+from pathlib import Path
 
 import pytest
 
-from cortexbench.baseline import add_version, list_versions, resolve_version
-from cortexbench.commands.compare import load_baseline, runs_testbed
 from cortexbench.compare import compare
 from cortexbench.config import benchmark_settings, run_key, run_keys, split_run_key, validate_config
 from cortexbench.environment import derived_testbed, resolve_testbed
 from cortexbench.errors import UserError
+from cortexbench.results import runs_testbed
+from cortexbench.store.versions import BaselineStore
 from cortexbench.workflow_support import write_settings_files
 from tests.conftest import snakemake, write_config
 from tests.test_baseline import make_run
@@ -70,20 +72,21 @@ def test_a_bad_case_name_is_a_one_line_error_naming_the_key():
 
 def test_cases_compare_row_by_row_with_their_own_baseline_rows(tmp_path):
     base = [with_case(make_run("b"), "default"), with_case(make_run("b"), "wide")]
-    version = add_version(tmp_path, "main", base, commit="c", dirty=False, notes=None)
+    version = BaselineStore(tmp_path, "main").add(base, commit="c", dirty=False, notes=None)
     assert version.benchmarks == ("b", "b@wide")
     slower = make_run("b", durations=(2000.0, 2200.0, 2400.0, 1800.0))
     current = [with_case(make_run("b"), "default"), with_case(slower, "wide")]
-    from cortexbench.baseline import load_version
+    from cortexbench.store.versions import load_version
 
     config = validate_config({"benchmarks": {"b": {"iterations": 4, "cases": {"wide": {}}}}})
-    table, meta = compare(current, None, load_version(version), config)
+    comparison = compare(current, None, load_version(version), config)
+    table = comparison.frame()
     times = table[table["metric"] == "time"].set_index("benchmark")
     assert sorted(times.index) == ["b", "b@wide"]
     assert times.loc["b@wide", "case"] == "wide" and times.loc["b", "case"] == "default"
     assert times.loc["b@wide", "change"] == pytest.approx(1.0, rel=0.2)
     assert times.loc["b", "change"] == pytest.approx(0.0, abs=0.01)
-    assert meta["rerun"]["b@wide"].endswith("results/runs/b@wide.parquet")
+    assert comparison.rerun["b@wide"].endswith("results/runs/b@wide.parquet")
 
 
 def test_a_matrix_plans_one_run_job_per_case(project):
@@ -136,25 +139,30 @@ def test_an_unknown_testbed_stops_the_workflow(project):
 
 
 def test_baselines_are_kept_and_looked_up_per_testbed(tmp_path):
-    add_version(tmp_path, "main", on("epyc", make_run("b")), commit="a", dirty=False, notes=None)
-    add_version(tmp_path, "main", on("xeon", make_run("b")), commit="b", dirty=False, notes=None)
-    versions = list_versions(tmp_path, "main")
+    BaselineStore(tmp_path, "main").add(
+        on("epyc", make_run("b")), commit="a", dirty=False, notes=None
+    )
+    BaselineStore(tmp_path, "main").add(
+        on("xeon", make_run("b")), commit="b", dirty=False, notes=None
+    )
+    versions = BaselineStore(tmp_path, "main").versions()
     assert [(v.version, v.testbed) for v in versions] == [(1, "epyc"), (2, "xeon")]
-    assert resolve_version(tmp_path, "main", testbed="epyc").version == 1
-    assert resolve_version(tmp_path, "main", testbed="xeon").version == 2
-    assert resolve_version(tmp_path, "main", testbed="arm") is None
+    assert BaselineStore(tmp_path, "main").resolve(testbed="epyc").version == 1
+    assert BaselineStore(tmp_path, "main").resolve(testbed="xeon").version == 2
+    assert BaselineStore(tmp_path, "main").resolve(testbed="arm") is None
     with pytest.raises(UserError, match="recorded on testbed 'xeon', not on 'epyc'"):
-        resolve_version(tmp_path, "main", pinned=2, testbed="epyc")
+        BaselineStore(tmp_path, "main").resolve(pinned=2, testbed="epyc")
 
 
 def test_compare_never_crosses_testbeds_silently(tmp_path):
-    add_version(tmp_path, "main", on("xeon", make_run("b")), commit="b", dirty=False, notes=None)
-    config = validate_config({"benchmarks": {"b": {"iterations": 4}}})
+    BaselineStore(tmp_path, "main").add(
+        on("xeon", make_run("b")), commit="b", dirty=False, notes=None
+    )
     runs = on("epyc", make_run("b"))
     assert runs_testbed(runs) == "epyc"
-    assert load_baseline(tmp_path, "main", None, config, "epyc") is None  # no epyc baseline
-    explicit = {**config, "baseline": {**config["baseline"], "testbed": "xeon"}}
-    _, meta = load_baseline(tmp_path, "main", None, explicit, "epyc")
+    store = BaselineStore(tmp_path, "main")
+    assert store.current(None, "epyc") is None  # no epyc baseline
+    _, meta = store.current(None, "epyc", explicit_testbed="xeon")
     assert meta["testbed"] == "xeon"
     with pytest.raises(UserError, match="several testbeds"):
         runs_testbed([*on("epyc", make_run("b")), *on("xeon", make_run("c"))])
@@ -163,7 +171,7 @@ def test_compare_never_crosses_testbeds_silently(tmp_path):
 def test_a_version_holds_one_testbed_and_a_mix_writes_nothing(tmp_path):
     mixed = [*on("epyc", make_run("b")), *on("xeon", make_run("c"))]
     with pytest.raises(UserError, match="several testbeds"):
-        add_version(tmp_path, "main", mixed, commit="a", dirty=False, notes=None)
+        BaselineStore(tmp_path, "main").add(mixed, commit="a", dirty=False, notes=None)
     assert not (tmp_path / "main").exists() or not any((tmp_path / "main").iterdir())
 
 
@@ -171,16 +179,18 @@ def test_a_version_holds_one_testbed_and_a_mix_writes_nothing(tmp_path):
 
 
 def test_the_scale_study_builds_a_suite_whose_cases_compare_one_to_one(tmp_path):
-    from cortexbench.baseline import load_version
     from cortexbench.results import read_samples
-    from cortexbench.studies.scale import build, config_for
+    from cortexbench.store.versions import load_version
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    from scale import build, config_for
 
     config = validate_config(config_for(7))
     assert len(run_keys(config)) == 7
     runs = [read_samples(path) for path in build(tmp_path, 7)]
-    (version,) = list_versions(tmp_path / "baselines", "main")
+    (version,) = BaselineStore(tmp_path / "baselines", "main").versions()
     assert version.testbed == "scale-test" and len(version.benchmarks) == 7
-    table, _ = compare(runs, None, load_version(version), config)
+    table = compare(runs, None, load_version(version), config).frame()
     verdicts = table[table["metric"] == "time"].set_index("benchmark")["verdict"]
     assert len(verdicts) == 7
     assert verdicts[run_keys(config)[0]] == "regressed"  # the study slows every 97th case
@@ -188,14 +198,15 @@ def test_the_scale_study_builds_a_suite_whose_cases_compare_one_to_one(tmp_path)
 
 
 def test_the_report_names_both_testbeds_and_flags_an_explicit_cross_testbed_comparison(tmp_path):
-    from cortexbench.baseline import load_version
     from cortexbench.report import render_report
+    from cortexbench.store.versions import load_version
     from cortexbench.summary import summarize
 
-    add_version(tmp_path, "main", on("xeon", make_run("b")), commit="b", dirty=False, notes=None)
-    version = list_versions(tmp_path, "main")[0]
+    BaselineStore(tmp_path, "main").add(
+        on("xeon", make_run("b")), commit="b", dirty=False, notes=None
+    )
+    version = BaselineStore(tmp_path, "main").versions()[0]
     config = validate_config({"benchmarks": {"b": {"iterations": 4}}})
     runs = on("epyc", make_run("b"))
-    table, meta = compare(runs, None, load_version(version), config)
-    report = render_report(table, meta, summarize(runs))
+    report = render_report(compare(runs, None, load_version(version), config), summarize(runs))
     assert "another testbed" in report and "xeon" in report and "epyc" in report

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cortexbench.summary import group_medians, summarize, summarize_run, worker_medians
+from cortexbench.stats import group_medians, worker_medians
+from cortexbench.summary import summarize, summarize_run
 
 
 def frame(rows):

@@ -230,13 +230,12 @@ def _ab_inputs(folder: Path) -> None:
     )
 
 
-def ab_comparison(folder: Path) -> tuple:
-    """The comparison the A/B makes of the processes in ``folder`` (the code as of now)."""
+def ab_comparison(folder: Path):
+    """The comparison the A/B makes of the processes recorded in ``folder``, stage by stage."""
     import pandas as pd
 
-    from cortexbench.ab import session
-    from cortexbench.ab.analysis import FLAGGED, judge_stage, pair_log_ratios
-    from cortexbench.compare import comparison_frame
+    from cortexbench.ab.session import ab_comparison, judge_block, presence_row, time_row
+    from cortexbench.comparison import GitBase, Measured
     from cortexbench.config import load_config, split_run_key
     from cortexbench.results import read_metadata
 
@@ -245,51 +244,34 @@ def ab_comparison(folder: Path) -> tuple:
     processes = pd.read_parquet(folder / "processes.parquet")
     recorded = read_metadata(folder / "processes.parquet")
     rows, stages_meta = [], {}
-    for key in sorted(config["benchmarks"]):
+    keys = sorted(config["benchmarks"])
+    for key in keys:
         _, case = split_run_key(key)
         present = recorded["present"].get(key, {"base": True, "head": True})
         if not all(present.values()):
-            rows.append(session._presence_row(key, case, present, settings_ab))
+            rows.append(presence_row(key, case, present, settings_ab))
             continue
         mine = processes[processes["benchmark"] == key]
         stages = []
         for stage, frame in mine.groupby("stage"):
-            stages.append(
-                judge_stage(
-                    pair_log_ratios(frame),
-                    stage=int(stage),
-                    threshold=settings_ab["threshold"],
-                    confidence=settings_ab["confidence"],
-                    max_halfwidth=settings_ab["max_halfwidth"],
-                )
-            )
-            if stages[-1].verdict not in FLAGGED:
+            stages.append(judge_block(frame, int(stage), settings_ab))
+            if not stages[-1].verdict.is_change:
                 break
         stages_meta[key] = [s.as_dict() for s in stages]
-        rows.append(session._time_row(key, case, mine, stages, settings_ab))
-    label = recorded["base"]["ref"]
-    meta = {
-        "kind": "comparison",
-        "mode": "ab",
-        "base": recorded["base"],
-        "head": recorded["head"],
-        "baseline": {
-            "name": f"A/B vs {label}",
-            "version": None,
-            "commit": recorded["base"]["commit"],
-            "created_at": None,
-            "summary_only": False,
-        },
-        "current": {"commit": recorded["head"]["commit"]},
-        "seed": settings_ab["seed"],
-        "settings": settings_ab,
-        "stages": stages_meta,
-        "environment": {},
-        "rerun": {
-            key: f"snakemake --cores 4 ab --config base={label}" for key in config["benchmarks"]
-        },
-    }
-    return comparison_frame(rows), meta
+        rows.append(time_row(key, case, mine, stages, settings_ab))
+    head = recorded["head"]
+    return ab_comparison(
+        config,
+        rows,
+        base=GitBase(**recorded["base"]),
+        measured=Measured(
+            commit=head["commit"], dirty=head["dirty"], changed=tuple(head["changed"])
+        ),
+        seed=settings_ab["seed"],
+        stages=stages_meta,
+        environment={},
+        keys=keys,
+    )
 
 
 if __name__ == "__main__":

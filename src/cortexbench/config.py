@@ -1,4 +1,5 @@
-"""Load and validate ``config/config.yaml`` against ``workflow/schemas/config.schema.yaml``.
+"""Load and validate ``config/config.yaml`` against the config schema that ships with the
+package (``cortexbench/schemas/config.schema.yaml``), the one source of every default.
 
 Kept free of pandas and NumPy: the Snakefile imports it on every invocation.
 """
@@ -9,28 +10,22 @@ import copy
 import json
 import math
 import os
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from cortexbench import schemas
 from cortexbench.errors import UserError, first_line
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_PATH = PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml"
-DEFAULT_CONFIG_PATH = Path("config") / "config.yaml"
-MESSAGE_LIMIT = 200
-# libyaml's parser where PyYAML was built with it: a 1,000-case config parses ~10x faster.
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from cortexbench.paths import CONFIG
+from cortexbench.schemas import MESSAGE_LIMIT, YAML_LOADER
 
 
-@cache
 def schema() -> dict[str, Any]:
-    return yaml.load(SCHEMA_PATH.read_text(), Loader=YAML_LOADER)
+    return schemas.schema("config")
 
 
-def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG_PATH) -> dict[str, Any]:
+def load_config(path: str | os.PathLike[str] = CONFIG) -> dict[str, Any]:
     """Read, validate and complete with defaults the YAML config at ``path``."""
     path = Path(path)
     try:
@@ -54,23 +49,36 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG_PATH) -> dict[str,
 
 def validate_config(config: Any, *, source: str = "config") -> dict[str, Any]:
     """Validate ``config`` and return a copy completed with the schema's defaults."""
-    import jsonschema
-
     problem = _not_plain_data(config)
     if problem:
         raise UserError(_one_line(f"{source}: {problem}"))
-    # JSON Schema counts 3.0 as an integer; a count must be written as one (range(3.0) fails).
-    checker = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
-        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
-    )
-    strict = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=checker)
-    validator = strict(schema())
-    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    error = schemas.first_error("config", config)
     if error is not None:
         raise UserError(_one_line(f"{source}: {_describe(error)}"))
-    completed = copy.deepcopy(config)
+    return complete_config(config)
+
+
+def complete_config(config: Any) -> dict[str, Any]:
+    """A copy of ``config`` with every section and key it leaves out set to the schema's
+    default (for code handed a partial config; nothing is validated)."""
+    completed = copy.deepcopy(dict(config))
     _fill_defaults(completed, schema(), schema())
     return completed
+
+
+def default(section: str, key: str) -> Any:
+    """The schema's default of ``<section>.<key>``: the one place defaults are written."""
+    return copy.deepcopy(schema()["properties"][section]["properties"][key]["default"])
+
+
+def optional_config(path: str | os.PathLike[str] | None) -> dict[str, Any]:
+    """The config at ``path``, else ``config/config.yaml`` if there is one, else the schema's
+    defaults alone (commands that only read results need no config)."""
+    if path is not None:
+        return load_config(path)
+    if CONFIG.exists():
+        return load_config(CONFIG)
+    return complete_config({"benchmarks": {}})
 
 
 def _not_plain_data(config: Any) -> str | None:

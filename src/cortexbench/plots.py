@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from cortexbench.atomic import write_with
-from cortexbench.summary import worker_medians
+from cortexbench.stats import worker_medians
 
 SIDE_COLOURS = {"baseline": "#7f7f7f", "current": "#1f77b4"}
 TITLE_LIMIT = 60

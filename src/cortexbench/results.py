@@ -12,9 +12,8 @@ upgraded in memory, one version at a time, by :data:`MIGRATIONS` (the file is ne
 from __future__ import annotations
 
 import json
-import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cortexbench import schemas
 from cortexbench.atomic import write_with
 from cortexbench.errors import UserError, first_line
 
@@ -137,60 +137,10 @@ def read_runs(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[pd.DataFram
     return list(zip(frames, metas, strict=True))
 
 
-# Metadata a run file may hold, and what each must be when present (every key is optional:
-# files of older layouts lack the later ones).
-RUN_METADATA = {
-    "kind": (str, "text"),
-    "benchmark": (str, "text"),
-    "case": (str, "text"),
-    "settings": (dict, "an object"),
-    "environment": (dict, "an object"),
-    "git": (dict, "an object"),
-    "workers": (list, "a list"),
-}
-WORKER_NUMBERS = ("tracemalloc_peak_bytes", "max_rss_bytes", "exit_status", "index")
-
-
 def _bad_run_metadata(meta: dict[str, Any]) -> str | None:
     """What is wrong with the metadata of a run file that summary and compare rely on."""
-    for key, (kind, expected) in RUN_METADATA.items():
-        if meta.get(key) is not None and not isinstance(meta[key], kind):
-            return f"'{key}' is {_kind(meta[key])}, expected {expected}"
-    git = meta.get("git") or {}
-    if git.get("commit") is not None and not isinstance(git["commit"], str):
-        return f"'git.commit' is {_kind(git['commit'])}, expected text"
-    for index, worker in enumerate(meta.get("workers") or []):
-        where = f"'workers.{index}"
-        if not isinstance(worker, dict):
-            return f"{where}' is {_kind(worker)}, expected an object"
-        for key in WORKER_NUMBERS:
-            if worker.get(key) is not None and not _is_number(worker[key]):
-                return f"{where}.{key}' is {_kind(worker[key])}, expected a number"
-        if worker.get("failure") is not None and not isinstance(worker["failure"], str):
-            return f"{where}.failure' is {_kind(worker['failure'])}, expected text"
-        custom = worker.get("custom_metrics")
-        if custom is not None and not isinstance(custom, dict):
-            return f"{where}.custom_metrics' is {_kind(custom)}, expected an object"
-        for name, value in (custom or {}).items():
-            if not _is_number(value):
-                return f"{where}.custom_metrics.{name}' is {_kind(value)}, expected a number"
-    return None
-
-
-def _is_number(value: Any) -> bool:
-    """A finite number that fits a float64 (JSON integers may be arbitrarily large)."""
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return abs(value) < 2**63
-    return isinstance(value, float) and math.isfinite(value)
-
-
-def _kind(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "text", bool: "a boolean", type(None): "null"}
-    if type(value) in names:
-        return names[type(value)]
-    return "a number" if isinstance(value, int | float) else type(value).__name__
+    # NaN is a kernel's way to say a custom metric is undefined (no spike, no mean spike time).
+    return schemas.problem("run-metadata", meta, finite=False)
 
 
 def migrate(path: Path, table: pa.Table, meta: dict[str, Any]) -> tuple[pa.Table, dict[str, Any]]:
@@ -326,6 +276,89 @@ def _castable(got: pa.DataType, want: pa.DataType) -> bool:
     if pa.types.is_floating(want):
         return pa.types.is_floating(got) or pa.types.is_integer(got)
     return False
+
+
+def read_table(path: Path, kind: str, *, hint: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A cortexbench Parquet table of ``kind`` (summary, comparison) and its metadata, checked.
+
+    ``hint`` says how to make one when the file is of another kind.
+    """
+    path = Path(path)
+    parquet = _open(path)
+    meta = parse_metadata(path, parquet.schema_arrow)
+    found = meta.get("kind")
+    if found not in (kind, None):
+        raise UserError(f"{path}: is a {found} file, expected a {kind} file; {hint}")
+    if found is None and kind == "comparison":
+        raise UserError(f"{path}: not a comparison file; {hint}")
+    try:
+        return parquet.read().to_pandas(), meta
+    except UNREADABLE as exc:
+        raise UserError(f"{path}: unreadable Parquet ({first_line(exc)})")
+
+
+def run_benchmark_name(samples: pd.DataFrame, meta: dict[str, Any]) -> str:
+    """The benchmark a run measured, from its metadata, checked against its samples."""
+    in_samples = sorted(set(samples["benchmark"])) if "benchmark" in samples else []
+    benchmark = meta.get("benchmark")
+    if benchmark is None:
+        if len(in_samples) != 1:
+            raise UserError(
+                "a run has no benchmark in its metadata and no single benchmark in its samples"
+            )
+        benchmark = in_samples[0]
+    if not isinstance(benchmark, str):
+        raise UserError(f"a run's metadata names benchmark {benchmark!r}; expected a name")
+    stray = [b for b in in_samples if b != benchmark]
+    if stray:
+        raise UserError(f"the run of {benchmark} holds samples of {stray}; pass its own run file")
+    return benchmark
+
+
+def check_run_files(
+    runs: Sequence[tuple[pd.DataFrame, dict[str, Any]]],
+    paths: Sequence[Path],
+    configured: Iterable[str] = (),
+) -> None:
+    """Each file a run, one per benchmark, none named after a benchmark it does not hold.
+
+    ``configured``: run keys that a file name may claim (besides the runs' own).
+    """
+    from cortexbench.config import run_key
+
+    names = [
+        run_key(
+            str(meta.get("benchmark") or (s["benchmark"].iat[0] if len(s) else "")),
+            meta.get("case"),
+        )
+        for s, meta in runs
+    ]
+    claimable = set(configured) | set(names)
+    seen: dict[str, Path] = {}
+    for (_, meta), path, name in zip(runs, paths, names, strict=True):
+        kind = meta.get("kind")
+        if kind not in ("run", None):
+            raise UserError(f"{path}: is a {kind} file, not a benchmark run; pass run files")
+        stem = Path(path).name.removesuffix(".parquet")
+        if stem != name and (stem in claimable or names.count(name) > 1):
+            raise UserError(
+                f"{path}: holds the run of {name}, not of {stem} as its name says; "
+                f"rerun {stem} to rewrite it"
+            )
+        if name in seen:
+            raise UserError(f"{path}: a second run of {name} (also {seen[name]}); pass one each")
+        seen[name] = path
+
+
+def runs_testbed(runs: Sequence[tuple[pd.DataFrame, dict[str, Any]]]) -> str | None:
+    """The one testbed the runs were recorded on (None for runs older than testbeds)."""
+    testbeds = sorted({str(meta.get("testbed")) for _, meta in runs if meta.get("testbed")})
+    if len(testbeds) > 1:
+        raise UserError(
+            f"the runs come from several testbeds ({', '.join(testbeds)}); compare each "
+            "testbed's runs separately"
+        )
+    return testbeds[0] if testbeds else None
 
 
 def _open_schema(path: Path) -> pa.Schema:

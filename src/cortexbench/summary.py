@@ -7,9 +7,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-BYTES_PER_MB = 1024 * 1024
-CUSTOM_PREFIX = "custom."
+from cortexbench import metrics
+from cortexbench.metrics import CUSTOM_PREFIX
+from cortexbench.stats import worker_medians
 
+# The statistics of per-op time of the original design, then each metric's own column.
 SUMMARY_COLUMNS = (
     "benchmark",
     "case",
@@ -19,9 +21,7 @@ SUMMARY_COLUMNS = (
     "p99_duration_ns",
     "std_deviation_ns",
     "throughput",
-    "memory_usage_mb",
-    "peak_memory_mb",
-    "error_rate",
+    *metrics.summary_columns(),
     "successful_ops",
     "failed_ops",
     "workers",
@@ -29,30 +29,7 @@ SUMMARY_COLUMNS = (
     "worker_median_cv",
     "top_error",
 )
-
-
-def worker_medians(samples: pd.DataFrame) -> np.ndarray:
-    """Median per-op duration of each worker process of one run over its successful samples,
-    in worker order.
-
-    Samples within one process are not independent (a process has its own speed mode), so
-    statistics that compare runs work on these, one value per process. NumPy, not a pandas
-    groupby: that costs milliseconds per call, and a suite has a thousand runs.
-    """
-    good = samples["ok"].to_numpy(dtype=bool)
-    workers = samples["worker"].to_numpy()[good]
-    return group_medians(workers, samples["duration_ns"].to_numpy(dtype=float)[good])
-
-
-def group_medians(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """The median of ``values`` for each distinct key, in key order."""
-    if not keys.size:
-        return np.array([], dtype=float)
-    order = np.lexsort((values, keys))
-    keys, values = keys[order], values[order]
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    counts = np.diff(np.r_[starts, keys.size])
-    return (values[starts + (counts - 1) // 2] + values[starts + counts // 2]) / 2
+TEXT_COLUMNS = ("benchmark", "case", "top_error")
 
 
 def summarize_run(samples: pd.DataFrame, meta: dict[str, Any]) -> dict[str, Any]:
@@ -60,15 +37,8 @@ def summarize_run(samples: pd.DataFrame, meta: dict[str, Any]) -> dict[str, Any]
     ops = samples["inner_loops"].to_numpy(dtype="int64")
     ok = samples["ok"].to_numpy(dtype=bool)
     good = samples["duration_ns"].to_numpy(dtype=float)[ok]
-    successful = int(ops[ok].sum())
     failed = int(ops[~ok].sum())
-    total = successful + failed
-    per_worker = worker_medians(samples)
     workers = meta.get("workers", [])
-    peaks = [
-        w["tracemalloc_peak_bytes"] for w in workers if w.get("tracemalloc_peak_bytes") is not None
-    ]
-    rss = [w["max_rss_bytes"] for w in workers if w.get("max_rss_bytes") is not None]
     errors = samples.loc[~ok, "error"].dropna() if failed else samples["error"].iloc[:0]
     row: dict[str, Any] = {
         "benchmark": meta.get("benchmark", samples["benchmark"].iat[0] if len(samples) else None),
@@ -79,14 +49,16 @@ def summarize_run(samples: pd.DataFrame, meta: dict[str, Any]) -> dict[str, Any]
         "p99_duration_ns": _stat(good, lambda a: np.percentile(a, 99)),
         "std_deviation_ns": _stat(good, lambda a: np.std(a, ddof=1) if a.size > 1 else 0.0),
         "throughput": 1e9 / float(np.mean(good)) if good.size and np.mean(good) > 0 else 0.0,
-        "memory_usage_mb": float(np.median(peaks)) / BYTES_PER_MB if peaks else np.nan,
-        "peak_memory_mb": max(rss) / BYTES_PER_MB if rss else np.nan,
-        "error_rate": failed / total if total else 1.0,
-        "successful_ops": successful,
+        **{
+            metric.summary_column: metric.summarize(samples, meta)
+            for metric in metrics.METRICS
+            if metric.summary_column and metric.summarize
+        },
+        "successful_ops": int(ops[ok].sum()),
         "failed_ops": failed,
         "workers": len(workers),
         "failed_workers": sum(1 for w in workers if w.get("failure")),
-        "worker_median_cv": _cv(per_worker),
+        "worker_median_cv": _cv(worker_medians(samples)),
         "top_error": errors.value_counts().index[0] if len(errors) else None,
     }
     row.update(mean_custom_metrics(workers))
@@ -104,11 +76,19 @@ def mean_custom_metrics(workers: list[dict[str, Any]]) -> dict[str, float]:
 def summarize(runs: list[tuple[pd.DataFrame, dict[str, Any]]]) -> pd.DataFrame:
     """The summary table: one row per benchmark, sorted by name."""
     rows = [summarize_run(samples, meta) for samples, meta in runs]
-    frame = pd.DataFrame(rows)
+    return summary_frame(pd.DataFrame(rows))
+
+
+def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Summary rows in the canonical column order (custom metrics last), sorted; numbers stay
+    numbers when a stored summary says null."""
     if frame.empty:
         return pd.DataFrame(columns=list(SUMMARY_COLUMNS))
-    custom = sorted(c for c in frame.columns if c.startswith(CUSTOM_PREFIX))
-    frame = frame[[*SUMMARY_COLUMNS, *custom]]
+    custom = sorted(c for c in frame.columns if str(c).startswith(CUSTOM_PREFIX))
+    frame = frame.reindex(columns=[*SUMMARY_COLUMNS, *custom])
+    for column in frame.columns:
+        if column not in TEXT_COLUMNS and frame[column].dtype == object:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return frame.sort_values(["benchmark", "case"], ignore_index=True)
 
 

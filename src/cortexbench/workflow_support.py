@@ -8,18 +8,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
+from cortexbench import paths
 from cortexbench.atomic import write_text
 from cortexbench.config import benchmark_settings, run_keys, settings_json, split_run_key
 from cortexbench.errors import UserError
+from cortexbench.store.files import current_version_file
 
-SETTINGS_DIR = Path("results") / "settings"
-VERSION_FILE = re.compile(r"v(\d+)\.parquet")
+SETTINGS_DIR = paths.SETTINGS
 
 
 def use_checkout_for_jobs(basedir: str | os.PathLike[str]) -> None:
@@ -100,27 +100,11 @@ def write_workflow_config(config: dict[str, Any], path: Path = WORKFLOW_CONFIG) 
 
 
 def baseline_file(config: dict[str, Any]) -> list[str]:
-    """The current version file of the configured baseline, or [] if it has none.
-
-    A cheap listing (no Parquet is opened at parse time); compare validates the file.
-    Testbeds share the folder (each version records its one testbed in its footer), so this is
-    the newest version of any testbed: a new version of another testbed reruns compare, which
-    then picks the newest version of the runs' own testbed (docs/scale.md).
-    """
-    settings = config["baseline"]
-    folder = Path(settings["directory"]) / settings["name"]
-    versions = {
-        int(match.group(1)): path
-        for path in folder.glob("v*.parquet")
-        if (match := VERSION_FILE.fullmatch(path.name))
-    }
-    if not versions:
-        return []
-    pinned = settings.get("version")
-    if pinned is not None:
-        # compare reports a pinned version that does not exist, naming the ones that do
-        return [str(versions[pinned])] if pinned in versions else []
-    return [str(versions[max(versions)])]
+    """The current version file of the configured baseline, or [] if it has none: a cheap
+    listing by the store's own pattern (no Parquet is opened at parse time)."""
+    section = config["baseline"]
+    found = current_version_file(Path(section["directory"]), section["name"], section["version"])
+    return [str(found)] if found else []
 
 
 def optional_arguments(**options: str | None) -> str:

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cortexbench import baseline
 from cortexbench.errors import UserError
+from cortexbench.store import versions
+from cortexbench.store.versions import BaselineStore
 
 BENCHMARKS = ("alpha", "beta", "gamma")
 SAMPLES_PER_RUN = 500
@@ -55,7 +56,7 @@ def update_when_told(directory: str, notes: str, ready, go) -> None:
     runs = make_runs()
     ready.set()
     go.wait()
-    baseline.add_version(Path(directory), "main", runs, commit="c0ffee", dirty=False, notes=notes)
+    BaselineStore(Path(directory), "main").add(runs, commit="c0ffee", dirty=False, notes=notes)
     time.sleep(60)  # finished: wait to be killed like the others
 
 
@@ -70,7 +71,7 @@ def prune_when_told(directory: str, keep: int, delay_s: float, ready, go) -> Non
     Path.unlink = slow_unlink  # this process only
     ready.set()
     go.wait()
-    baseline.prune(Path(directory), "main", keep)
+    BaselineStore(Path(directory), "main").prune(keep)
     time.sleep(60)
 
 
@@ -80,14 +81,14 @@ def update_in_rounds(directory: str, label: str, rounds: int, attempts: int, bar
     ``attempts``: how many version numbers an update tries before it gives up (the store's
     MAX_LINK_ATTEMPTS); 1 makes concurrent updates refuse instead of taking the next number.
     """
-    baseline.MAX_LINK_ATTEMPTS = attempts
+    versions.MAX_LINK_ATTEMPTS = attempts
     runs = make_runs()
     for index in range(rounds):
         barrier.wait()
         notes = f"{label}-{index}"
         try:
-            version = baseline.add_version(
-                Path(directory), "main", runs, commit="c0ffee", dirty=False, notes=notes
+            version = BaselineStore(Path(directory), "main").add(
+                runs, commit="c0ffee", dirty=False, notes=notes
             )
         except UserError as error:
             results.put((notes, "refused", str(error)))
@@ -101,6 +102,6 @@ def warm_up() -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory() as folder:
-        baseline.add_version(
-            Path(folder), "main", make_runs(), commit="c0ffee", dirty=False, notes=None
+        BaselineStore(Path(folder), "main").add(
+            make_runs(), commit="c0ffee", dirty=False, notes=None
         )

@@ -23,9 +23,9 @@ import pytest
 import yaml
 
 from cortexbench import results
-from cortexbench.baseline import list_versions, load_version
 from cortexbench.cli import main
 from cortexbench.results import METADATA_KEY, read_metadata, read_samples, write_samples
+from cortexbench.store.versions import BaselineStore, load_version
 from tests.reliability.tally import bad_input
 
 BENCHMARKS = ("column_allocation", "lateral_inhibition", "ttfs_encoding")
@@ -312,7 +312,9 @@ def test_a_bad_run_file_is_one_line_naming_it_in_every_command(workdir, capsys, 
     for command, argv in commands.items():
         assert_one_line_error(cli(capsys, *argv), command, bad, problem)
         bad_input(f"bad run file ({command})")
-    assert len(list_versions(Path("baselines"), "main")) == 1, "a bad update stored a version"
+    assert len(BaselineStore(Path("baselines"), "main").versions()) == 1, (
+        "a bad update stored a version"
+    )
     assert not Path("results/summary2.parquet").exists()
 
 
@@ -368,11 +370,11 @@ BAD_VERSIONS = {
     "schema from the future": (meta_change(schema_version=2), "written by a newer cortexbench"),
     "a run file": (meta_change(kind="run"), "not a baseline version"),
     "renumbered": (meta_change(version=7), "says version 7 but its name says 1"),
-    "summary not a list": (meta_change(summary="rows"), "'summary' is text"),
-    "notes a number": (meta_change(notes=3), "'notes' is a number"),
-    "created_at missing": (meta_change(created_at=DELETE), "'created_at' is null"),
-    "git.commit a number": (meta_change(git={"commit": 5}), "'git.commit' must be text"),
-    "summary row without a name": (meta_change(summary=[{"case": "x"}]), "lacks a benchmark"),
+    "summary not a list": (meta_change(summary="rows"), "summary must be a list of rows, got text"),
+    "notes a number": (meta_change(notes=3), "notes must be text or null, got a number"),
+    "created_at missing": (meta_change(created_at=DELETE), "created_at is missing"),
+    "git.commit a number": (meta_change(git={"commit": 5}), "git.commit must be text or null"),
+    "summary row without a name": (meta_change(summary=[{"case": "x"}]), "benchmark is missing"),
     "samples of an unlisted benchmark": (
         meta_change(summary=[{"benchmark": "ttfs_encoding"}]),
         "holds samples of ['column_allocation', 'lateral_inhibition'] that its summary",
@@ -501,7 +503,7 @@ BAD_LEGACY = {
         legacy(lambda e: e["metadata"].update(git_commit="a b")),
         "metadata.git_commit must be a commit id",
     ),
-    "zero cores": (legacy(system(cpu_cores=0)), "cpu_cores must be at least 1"),
+    "zero cores": (legacy(system(cpu_cores=0)), "cpu_cores must be >= 1"),
     "os a number": (legacy(system(os=3)), "metadata.system_info.os must be text"),
 }
 
@@ -513,7 +515,7 @@ def test_bad_legacy_json_is_one_line_naming_file_and_field(workdir, capsys, case
     path.write_text(content if isinstance(content, str) else json.dumps(content))
     code, _, err = cli(capsys, "baseline", "import-json", str(path))
     assert_one_line_error((code, "", err), "baseline", str(path), problem)
-    assert len(list_versions(Path("baselines"), "main")) == 1
+    assert len(BaselineStore(Path("baselines"), "main").versions()) == 1
     bad_input("bad legacy JSON")
 
 
@@ -612,7 +614,7 @@ def test_an_older_baseline_version_without_the_error_column_is_read(workdir, cap
     version = workdir / VERSION
     table = pq.read_table(version)
     rewrite(version, table.drop_columns(["error"]), read_metadata(version))
-    (stored,) = list_versions(Path("baselines"), "main")
+    (stored,) = BaselineStore(Path("baselines"), "main").versions()
     samples, _ = load_version(stored)
     assert samples["error"].isna().all() and len(samples) == len(table)
     assert cli(capsys, *compare_argv())[0] == 0
@@ -645,7 +647,7 @@ def test_files_of_an_older_schema_version_are_migrated_when_read(workdir, capsys
     samples, meta = read_samples(run_path)
     assert meta["unit"] == "us" and meta["schema_version"] == 1
     assert np.allclose(samples["duration_ns"], old_samples["duration_ns"])
-    (stored,) = list_versions(Path("baselines"), "main")
+    (stored,) = BaselineStore(Path("baselines"), "main").versions()
     assert len(load_version(stored)[0]) == 3 * 24
     assert cli(capsys, *compare_argv())[0] == 0
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from cortexbench.baseline import add_version, list_versions, load_version, prune
+from cortexbench.store.versions import BaselineStore, load_version
 from tests.reliability import _store_faults
 from tests.reliability.tally import fault
 
@@ -95,8 +95,8 @@ def test_updates_killed_at_random_never_lose_or_corrupt_a_version(tmp_path, cont
     store = tmp_path / "store"
     folder = store / "main"
     whole, write = _time_victims(context, store)
-    known = {v.version: identity(v.path) for v in list_versions(store, "main")}
-    digests = {v.version: digest(v.path) for v in list_versions(store, "main")}
+    known = {v.version: identity(v.path) for v in BaselineStore(store, "main").versions()}
+    digests = {v.version: digest(v.path) for v in BaselineStore(store, "main").versions()}
     outcomes = {"version landed whole": 0, "killed inside the write": 0, "nothing written": 0}
 
     plan = ["anywhere"] * KILLS_ANYWHERE + ["in write"] * KILLS_IN_WRITE
@@ -115,7 +115,7 @@ def test_updates_killed_at_random_never_lose_or_corrupt_a_version(tmp_path, cont
             time.sleep(rng.uniform(0, 1.5 * write))
         victim.kill()
 
-        versions = list_versions(store, "main")  # raises if any version is unreadable
+        versions = BaselineStore(store, "main").versions()  # raises if any version is unreadable
         numbers = [v.version for v in versions]
         assert numbers == list(range(1, len(numbers) + 1)), numbers
         for version in versions:
@@ -142,7 +142,7 @@ def test_updates_killed_at_random_never_lose_or_corrupt_a_version(tmp_path, cont
     assert outcomes["killed inside the write"] >= 5, outcomes
     assert outcomes["version landed whole"] >= 1, outcomes
 
-    for version in list_versions(store, "main"):
+    for version in BaselineStore(store, "main").versions():
         assert digest(version.path) == digests[version.version]
         load_version(version)
     # Killed updates leave temporary files, which readers ignore and prune clears once stale.
@@ -150,14 +150,14 @@ def test_updates_killed_at_random_never_lose_or_corrupt_a_version(tmp_path, cont
     assert left, "no kill left a temporary file: the kills missed the writes"
     for path in left:
         os.utime(path, (0, 0))
-    prune(store, "main", keep=len(known))
+    BaselineStore(store, "main").prune(keep=len(known))
     assert not temp_files(folder)
-    for version in list_versions(store, "main"):
+    for version in BaselineStore(store, "main").versions():
         assert digest(version.path) == digests[version.version]
     assert (
-        add_version(
-            store, "main", _store_faults.make_runs(), commit="c0ffee", dirty=False, notes="after"
-        ).version
+        BaselineStore(store, "main")
+        .add(_store_faults.make_runs(), commit="c0ffee", dirty=False, notes="after")
+        .version
         == len(known) + 1
     )
 
@@ -168,16 +168,16 @@ def test_prunes_killed_at_random_keep_the_newest_versions_whole(tmp_path, contex
     tiny = _store_faults.make_runs(samples_per_run=4)
     cut_short = 0
     for _ in range(PRUNE_KILLS):
-        while len(list_versions(store, "main")) < 12:
-            add_version(store, "main", tiny, commit="c0ffee", dirty=False, notes=None)
-        before = list_versions(store, "main")
+        while len(BaselineStore(store, "main").versions()) < 12:
+            BaselineStore(store, "main").add(tiny, commit="c0ffee", dirty=False, notes=None)
+        before = BaselineStore(store, "main").versions()
         identities = {v.version: identity(v.path) for v in before}
         victim = Victim(context, _store_faults.prune_when_told, str(store), 2, 0.004)
         victim.go.set()
         time.sleep(rng.uniform(0, 0.06))
         victim.kill()
 
-        after = list_versions(store, "main")
+        after = BaselineStore(store, "main").versions()
         numbers = [v.version for v in after]
         # Oldest first: what is left is the newest versions, in one unbroken run.
         assert numbers == list(range(numbers[0], before[-1].version + 1))
@@ -217,7 +217,7 @@ def _run_updaters(context, directory: Path, updaters: int, rounds: int, attempts
 def test_concurrent_updates_all_land_as_separate_versions(tmp_path, context):
     outcomes = _run_updaters(context, tmp_path, updaters=4, rounds=5, attempts=20)
     assert all(what == "added" for _, what, _ in outcomes) and len(outcomes) == 20
-    versions = list_versions(tmp_path, "main")
+    versions = BaselineStore(tmp_path, "main").versions()
     assert [v.version for v in versions] == list(range(1, 21))
     assert sorted(v.notes for v in versions) == sorted(notes for notes, _, _ in outcomes)
     for version in versions:
@@ -236,7 +236,7 @@ def test_a_concurrent_update_that_loses_the_race_is_refused_in_one_line(tmp_path
     for message in refused:
         assert "another update is writing baseline 'main'" in message and "retry" in message
         assert "\n" not in message and str(tmp_path / "main") in message
-    versions = list_versions(tmp_path, "main")
+    versions = BaselineStore(tmp_path, "main").versions()
     assert [v.version for v in versions] == added == list(range(1, len(added) + 1))
     landed = {notes for notes, what, _ in outcomes if what == "added"}
     assert {v.notes for v in versions} == landed

@@ -24,13 +24,6 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cortexbench.baseline import (
-    add_version,
-    baseline_summary,
-    import_legacy_json,
-    list_versions,
-    load_version,
-)
 from cortexbench.check import failures
 from cortexbench.compare import compare
 from cortexbench.config import benchmark_settings, load_config, settings_json
@@ -46,6 +39,7 @@ from cortexbench.results import (
     read_samples,
     write_samples,
 )
+from cortexbench.store.versions import BaselineStore, baseline_summary, load_version
 from cortexbench.summary import summarize
 from tests.comparison_data import CONFIG, make_run
 from tests.reliability.tally import bad_input
@@ -282,14 +276,14 @@ CURRENT = [make_run(name, seed=9, workers=3, samples_per_worker=3) for name in (
 def good_version(tmp_path_factory) -> tuple[pa.Table, dict]:
     store = tmp_path_factory.mktemp("store")
     base = [make_run(name, seed=i, workers=3, samples_per_worker=3) for i, name in enumerate("ab")]
-    version = add_version(store, "main", base, commit="abc", dirty=False, notes="n")
+    version = BaselineStore(store, "main").add(base, commit="abc", dirty=False, notes="n")
     return pq.read_table(version.path).replace_schema_metadata({}), read_metadata(version.path)
 
 
 def use_baseline_or_error(store: Path) -> None:
     """List, load and compare with the stored version, as compare/check/report do."""
     try:
-        versions = list_versions(store, "main")
+        versions = BaselineStore(store, "main").versions()
         loaded = [load_version(v) for v in versions]
     except UserError as error:
         assert_clear(error, store / "main")
@@ -297,9 +291,9 @@ def use_baseline_or_error(store: Path) -> None:
     for samples, meta in loaded:
         assert_valid_samples(samples)
         baseline_summary(meta)
-        table, comparison = compare(CURRENT, None, (samples, meta), CONFIG)
-        failures(table, ["regressed", "broken", "budget"])
-        render_report(table, comparison, summarize(CURRENT), max_chars=5000)
+        comparison = compare(CURRENT, None, (samples, meta), CONFIG)
+        failures(comparison, ["regressed", "broken", "budget"])
+        render_report(comparison, summarize(CURRENT), max_chars=5000)
 
 
 @FUZZ
@@ -327,7 +321,7 @@ def import_or_error(text: str) -> None:
         store, path = Path(folder) / "store", Path(folder) / "legacy.json"
         path.write_text(text)
         try:
-            import_legacy_json(store, "main", path)
+            BaselineStore(store, "main").import_legacy(path)
         except UserError as error:
             assert_clear(error, path)
             assert not list((store / "main").glob("v*")) if (store / "main").exists() else True

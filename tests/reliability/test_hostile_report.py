@@ -140,8 +140,7 @@ def hostile_comparison(names, error, failure, notes, commit, hostname, max_chars
     baseline = make_baseline(base, notes=notes)
     baseline[1]["git"]["commit"] = commit
     summary = summarize(current)
-    table, meta = compare(current, summary, baseline, CONFIG)
-    return render_report(table, meta, summary, max_chars=max_chars)
+    return render_report(compare(current, summary, baseline, CONFIG), summary, max_chars=max_chars)
 
 
 @settings(

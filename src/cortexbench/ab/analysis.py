@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cortexbench import formatting as fmt
 from cortexbench.stats import Interval, hodges_lehmann_paired
-
-FLAGGED = ("regressed", "improved")
+from cortexbench.verdicts import Verdict
 
 
 @dataclass(frozen=True)
@@ -25,11 +25,11 @@ class StageResult:
     estimate: float  # relative change head/base - 1
     low: float
     high: float
-    verdict: str
+    verdict: Verdict
     reason: str
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "verdict": str(self.verdict)}
 
 
 def pair_log_ratios(processes: pd.DataFrame) -> np.ndarray:
@@ -63,11 +63,14 @@ def judge_stage(
     n = len(log_ratios)
     if n < 2:
         return StageResult(
-            stage, n, math.nan, math.nan, math.nan, "inconclusive", f"only {n} complete pairs"
+            stage, n, math.nan, math.nan, math.nan, Verdict.INCONCLUSIVE, f"only {n} complete pairs"
         )
     interval: Interval = hodges_lehmann_paired(log_ratios, confidence)
     estimate, low, high = (math.expm1(v) for v in (interval.estimate, interval.low, interval.high))
-    span = f"{_pct(estimate)} ({_pct(low)}..{_pct(high)}, {confidence:.0%} CI, {n} pairs)"
+    span = (
+        f"{fmt.signed_pct(estimate)} ({fmt.interval_pct(low, high)}, {confidence:.0%} CI, "
+        f"{n} pairs)"
+    )
     if not interval.bounded:
         return StageResult(
             stage,
@@ -75,14 +78,14 @@ def judge_stage(
             estimate,
             low,
             high,
-            "inconclusive",
+            Verdict.INCONCLUSIVE,
             f"too few pairs for a {confidence:.0%} interval: {span}",
         )
     limit = math.log1p(threshold)
     if interval.low > 0 and interval.estimate >= limit:
-        return StageResult(stage, n, estimate, low, high, "regressed", f"slower by {span}")
+        return StageResult(stage, n, estimate, low, high, Verdict.REGRESSED, f"slower by {span}")
     if interval.high < 0 and interval.estimate <= -limit:
-        return StageResult(stage, n, estimate, low, high, "improved", f"faster by {span}")
+        return StageResult(stage, n, estimate, low, high, Verdict.IMPROVED, f"faster by {span}")
     halfwidth = (interval.high - interval.low) / 2
     if halfwidth <= math.log1p(max_halfwidth):
         return StageResult(
@@ -91,24 +94,25 @@ def judge_stage(
             estimate,
             low,
             high,
-            "unchanged",
+            Verdict.UNCHANGED,
             f"within the {threshold:.0%} threshold: {span}",
         )
-    return StageResult(stage, n, estimate, low, high, "inconclusive", f"too noisy to tell: {span}")
+    return StageResult(
+        stage, n, estimate, low, high, Verdict.INCONCLUSIVE, f"too noisy to tell: {span}"
+    )
 
 
-def final_verdict(stages: list[StageResult]) -> tuple[str, str]:
+def final_verdict(stages: list[StageResult]) -> tuple[Verdict, str]:
     """A change counts only when a fresh block of pairs confirms it."""
     first = stages[0]
-    if first.verdict not in FLAGGED:
+    if not first.verdict.is_change:
         return first.verdict, first.reason
     if len(stages) < 2:
-        return "inconclusive", f"{first.reason}; not confirmed (no confirmation stage)"
+        return Verdict.INCONCLUSIVE, f"{first.reason}; not confirmed (no confirmation stage)"
     second = stages[1]
     if second.verdict == first.verdict:
         return first.verdict, f"{first.reason}; confirmed: {second.reason}"
-    return "inconclusive", f"stage 1 {first.reason}; not confirmed by stage 2: {second.reason}"
-
-
-def _pct(ratio: float) -> str:
-    return "n/a" if math.isnan(ratio) else f"{ratio * 100:+.1f} %"
+    return (
+        Verdict.INCONCLUSIVE,
+        f"stage 1 {first.reason}; not confirmed by stage 2: {second.reason}",
+    )

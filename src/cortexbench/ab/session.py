@@ -4,27 +4,24 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cortexbench.ab.analysis import (
-    FLAGGED,
-    StageResult,
-    final_verdict,
-    judge_stage,
-    pair_log_ratios,
-)
+from cortexbench import metrics
+from cortexbench.ab.analysis import StageResult, final_verdict, judge_stage, pair_log_ratios
 from cortexbench.ab.runner import Side, measure_pairs, pair_orders
 from cortexbench.ab.worktree import checkout, dirty_files, repo_root, resolve_commit
-from cortexbench.compare import COLUMNS, comparison_frame
+from cortexbench.compare import gated_metrics
+from cortexbench.comparison import Comparison, GitBase, Measured, Mode, Row
 from cortexbench.config import benchmark_settings, run_keys, split_run_key
 from cortexbench.environment import fingerprint, git_info
 from cortexbench.errors import UserError
 from cortexbench.measure.lock import exclusive_benchmark
+from cortexbench.verdicts import Verdict
 
 Progress = Callable[[str], None]
 
@@ -37,11 +34,11 @@ def run_ab(
     workdir: Path,
     benchmarks: list[str] | None = None,
     progress: Progress | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+) -> tuple[Comparison, pd.DataFrame]:
     """Measure ``base_ref``'s kernels against the working tree's, benchmark by benchmark.
 
-    Returns the comparison rows (same columns as a baseline comparison, mode ``ab``), one row
-    per measured process, and the metadata (ref, both commits, seed, orders, every stage).
+    Returns the comparison (mode ``ab``: rows shaped as a baseline comparison's) and one row per
+    measured process.
     """
     say = progress or (lambda _message: None)
     label = label or base_ref
@@ -65,7 +62,7 @@ def run_ab(
     seed = settings_ab["seed"] if settings_ab["seed"] is not None else secrets.randbits(32)
     rng = np.random.default_rng(seed)
 
-    rows: list[dict[str, Any]] = []
+    rows: list[Row] = []
     processes: list[pd.DataFrame] = []
     stages_meta: dict[str, list[dict[str, Any]]] = {}
     with exclusive_benchmark(on_wait=lambda p: say(f"A/B: waiting for another benchmark ({p})")):
@@ -76,7 +73,7 @@ def run_ab(
                 for side, s in sides.items()
             }
             if not all(present.values()):
-                rows.append(_presence_row(key, case, present, settings_ab))
+                rows.append(presence_row(key, case, present, settings_ab))
                 continue
             settings = {**benchmark_settings(config, key), "memory_ops": 0}
             ops = max(1, math.ceil(settings["iterations"] / settings["workers"]))
@@ -84,30 +81,47 @@ def run_ab(
             processes.extend(frame.assign(benchmark=key) for frame in frames)
             stages_meta[key] = [stage.as_dict() for stage in stages]
             rows.append(
-                _time_row(key, case, pd.concat(frames, ignore_index=True), stages, settings_ab)
+                time_row(key, case, pd.concat(frames, ignore_index=True), stages, settings_ab)
             )
 
-    meta = {
-        "kind": "comparison",
-        "mode": "ab",
-        "base": {"ref": label, "commit": base_commit},
-        "head": {"commit": head["commit"], "dirty": bool(changed), "changed": changed},
-        "baseline": {
-            "name": f"A/B vs {label}",
-            "version": None,
-            "commit": base_commit,
-            "created_at": None,
-            "summary_only": False,
-        },
-        "current": {"commit": head["commit"]},
-        "seed": seed,
-        "settings": settings_ab,
-        "stages": stages_meta,
-        "environment": fingerprint(),
-        "rerun": {key: f"snakemake --cores 4 ab --config base={label}" for key in keys},
-    }
+    comparison = ab_comparison(
+        config,
+        rows,
+        base=GitBase(ref=label, commit=base_commit),
+        measured=Measured(commit=head["commit"], dirty=bool(changed), changed=tuple(changed)),
+        seed=seed,
+        stages=stages_meta,
+        environment=fingerprint(),
+        keys=keys,
+    )
     all_processes = pd.concat(processes, ignore_index=True) if processes else pd.DataFrame()
-    return comparison_frame(rows), all_processes, meta
+    return comparison, all_processes
+
+
+def ab_comparison(
+    config: Mapping[str, Any],
+    rows: Iterable[Row],
+    *,
+    base: GitBase,
+    measured: Measured,
+    seed: int | None,
+    stages: Mapping[str, list[dict[str, Any]]],
+    environment: Mapping[str, Any],
+    keys: Iterable[str],
+) -> Comparison:
+    """What an A/B hands to check and report."""
+    return Comparison(
+        mode=Mode.AB,
+        rows=tuple(rows),
+        measured=measured,
+        against=base,
+        settings=dict(config["ab"]),
+        gated=gated_metrics(config),
+        rerun={key: f"snakemake --cores 4 ab --config base={base.ref}" for key in keys},
+        stages=dict(stages),
+        seed=seed,
+        environment=dict(environment),
+    )
 
 
 def _measure_benchmark(
@@ -132,18 +146,23 @@ def _measure_benchmark(
             progress=say,
         )
         frames.append(frame)
-        result = judge_stage(
-            pair_log_ratios(frame),
-            stage=stage,
-            threshold=settings_ab["threshold"],
-            confidence=settings_ab["confidence"],
-            max_halfwidth=settings_ab["max_halfwidth"],
-        )
+        result = judge_block(frame, stage, settings_ab)
         stages.append(result)
         say(f"{settings['benchmark']}: A/B stage {stage}: {result.verdict}, {result.reason}")
-        if result.verdict not in FLAGGED or not settings_ab["confirm"]:
+        if not result.verdict.is_change or not settings_ab["confirm"]:
             break
     return frames, stages
+
+
+def judge_block(processes: pd.DataFrame, stage: int, settings_ab: Mapping[str, Any]) -> StageResult:
+    """The verdict of one stage's block of pairs."""
+    return judge_stage(
+        pair_log_ratios(processes),
+        stage=stage,
+        threshold=settings_ab["threshold"],
+        confidence=settings_ab["confidence"],
+        max_halfwidth=settings_ab["max_halfwidth"],
+    )
 
 
 def selected_run_keys(config: dict[str, Any], chosen: list[str] | None) -> list[str]:
@@ -158,13 +177,14 @@ def selected_run_keys(config: dict[str, Any], chosen: list[str] | None) -> list[
     return picked
 
 
-def _time_row(
+def time_row(
     name: str,
     case: str,
     processes: pd.DataFrame,
     stages: list[StageResult],
-    settings_ab: dict[str, Any],
-) -> dict[str, Any]:
+    settings_ab: Mapping[str, Any],
+) -> Row:
+    """The A/B's row of one benchmark, from its processes and the verdicts of its stages."""
     verdict, reason = (
         final_verdict(stages) if settings_ab["confirm"] else (stages[0].verdict, stages[0].reason)
     )
@@ -176,51 +196,54 @@ def _time_row(
     }
     if head["median_ns"].isna().all():
         errors = head["top_error"].dropna().tolist() + head["failure"].dropna().tolist()
-        verdict, reason = "broken", f"every operation failed in the working tree: {errors[:1]}"
+        verdict, reason = (
+            Verdict.BROKEN,
+            f"every operation failed in the working tree: {errors[:1]}",
+        )
     elif base["median_ns"].isna().all():
         errors = base["top_error"].dropna().tolist() + base["failure"].dropna().tolist()
-        verdict, reason = "inconclusive", f"the base side failed, nothing to compare: {errors[:1]}"
+        verdict = Verdict.INCONCLUSIVE
+        reason = f"the base side failed, nothing to compare: {errors[:1]}"
     elif digests["base"] and digests["head"] and digests["base"] != digests["head"]:
-        verdict = "inconclusive"
+        verdict = Verdict.INCONCLUSIVE
         reason = f"the two sides built different inputs (make_inputs changed); {reason}"
-    deciding = stages[-1] if verdict in FLAGGED else stages[0]
-    return {
-        **_blank(name, case, settings_ab),
-        "baseline": float(base["median_ns"].median()),
-        "current": float(head["median_ns"].median()),
-        "change": deciding.estimate,
-        "ci_low": deciding.low,
-        "ci_high": deciding.high,
-        "verdict": verdict,
-        "reason": reason,
-        "n_workers_baseline": int(base["median_ns"].notna().sum()),
-        "n_workers_current": int(head["median_ns"].notna().sum()),
-    }
+    deciding = stages[-1] if verdict.is_change else stages[0]
+    return _row(
+        name,
+        case,
+        settings_ab,
+        baseline=float(base["median_ns"].median()),
+        current=float(head["median_ns"].median()),
+        change=deciding.estimate,
+        ci_low=deciding.low,
+        ci_high=deciding.high,
+        verdict=verdict,
+        reason=reason,
+        n_workers_baseline=int(base["median_ns"].notna().sum()),
+        n_workers_current=int(head["median_ns"].notna().sum()),
+    )
 
 
-def _presence_row(
-    key: str, case: str, present: dict[str, bool], settings_ab: dict[str, Any]
-) -> dict[str, Any]:
+def presence_row(
+    key: str, case: str, present: Mapping[str, bool], settings_ab: Mapping[str, Any]
+) -> Row:
+    """The row of a benchmark that only one side has."""
     if present["head"]:
-        verdict, reason = "new", "the base ref has no such kernel: nothing to compare"
+        verdict, reason = Verdict.NEW, "the base ref has no such kernel: nothing to compare"
     else:
-        verdict = "missing"
+        verdict = Verdict.MISSING
         reason = f"the working tree has no kernels/{split_run_key(key)[0]}.py"
-    return {**_blank(key, case, settings_ab), "verdict": verdict, "reason": reason}
+    return _row(key, case, settings_ab, verdict=verdict, reason=reason)
 
 
-def _blank(key: str, case: str, settings_ab: dict[str, Any]) -> dict[str, Any]:
-    row: dict[str, Any] = {column: None for column in COLUMNS}
-    row.update(
-        benchmark=key,
-        case=case,
-        metric="time",
-        unit="ns",
+def _row(key: str, case: str, settings_ab: Mapping[str, Any], **values: Any) -> Row:
+    return Row.new(
+        key,
+        case,
+        metrics.TIME.name,
+        metrics.TIME.unit,
         threshold=settings_ab["threshold"],
         confidence=settings_ab["confidence"],
-        budget_status="n/a",
-        mode="ab",
-        n_workers_baseline=0,
-        n_workers_current=0,
+        mode=Mode.AB,
+        **values,
     )
-    return row

@@ -6,11 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from cortexbench import paths
 from cortexbench.atomic import ensure_writable
-from cortexbench.config import DEFAULT_CONFIG_PATH, load_config
+from cortexbench.config import load_config
 from cortexbench.errors import UserError
 
-DEFAULT_OUT = Path("results/ab/comparison.parquet")
+DEFAULT_OUT = paths.AB / "comparison.parquet"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--base-label", help="how to name the base in the report (default: --base as given)"
     )
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, help="config file")
+    parser.add_argument("--config", type=Path, default=paths.CONFIG, help="config file")
     parser.add_argument(
         "--benchmark", action="append", dest="benchmarks", help="only this one (repeatable)"
     )
@@ -65,13 +66,14 @@ def handle(args: argparse.Namespace) -> int:
     import pyarrow as pa
 
     from cortexbench.ab.session import run_ab
+    from cortexbench.comparison import write_comparison
     from cortexbench.results import write_table
 
     def progress(message: str) -> None:
         if not args.quiet:
             print(message, file=sys.stderr, flush=True)
 
-    comparison, processes, meta = run_ab(
+    comparison, processes = run_ab(
         config,
         args.base,
         label=args.base_label,
@@ -80,9 +82,11 @@ def handle(args: argparse.Namespace) -> int:
         progress=progress,
     )
     write_table(
-        processes_out, pa.Table.from_pandas(processes, preserve_index=False), {**meta, "kind": "ab"}
+        processes_out,
+        pa.Table.from_pandas(processes, preserve_index=False),
+        {**comparison.footer(), "kind": "ab"},
     )
-    write_table(args.out, pa.Table.from_pandas(comparison, preserve_index=False), meta)
-    for row in comparison.itertuples():
+    write_comparison(args.out, comparison)
+    for row in comparison.rows:
         progress(f"{row.benchmark}: {row.verdict}: {row.reason}")
     return 0

@@ -8,7 +8,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from cortexbench.config import DEFAULT_CONFIG_PATH, load_config
+from cortexbench import paths
+from cortexbench.config import optional_config, run_key
 from cortexbench.errors import UserError
 
 NOTES_WIDTH = 40
@@ -20,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     update = actions.add_parser("update", help="store run files as the next baseline version")
     update.add_argument(
-        "--runs", nargs="+", type=Path, required=True, help="results/runs/*.parquet"
+        "--runs", nargs="+", type=Path, required=True, help=f"{paths.RUNS}/*.parquet"
     )
     update.add_argument("--commit", help="commit to record (default: read from git)")
     update.add_argument("--notes", help="notes stored with the version")
@@ -52,33 +53,27 @@ def register(sub: argparse._SubParsersAction) -> None:
             "--config",
             type=Path,
             default=None,
-            help=f"config file (default {DEFAULT_CONFIG_PATH}, if it exists)",
+            help=f"config file (default {paths.CONFIG}, if it exists)",
         )
 
 
 def settings(args: argparse.Namespace) -> dict[str, Any]:
-    """Name, directory, pinned version, commit and notes: flags first, then the config."""
-    from cortexbench.baseline import DEFAULT_DIRECTORY, DEFAULT_NAME
+    """The store, the pinned version, commit and notes: flags first, then the config."""
+    from cortexbench.store.versions import BaselineStore
 
-    path = args.config
-    if path is None and DEFAULT_CONFIG_PATH.exists():
-        path = DEFAULT_CONFIG_PATH
-    config = load_config(path) if path is not None else {}
-    section = config.get("baseline", {})
-    configured_name = section.get("name", DEFAULT_NAME)
-    name = args.name or configured_name
+    config = optional_config(args.config)
+    section = config["baseline"]
+    store = BaselineStore.from_config(config, directory=args.directory, name=args.name)
     return {
-        "name": name,
-        "directory": args.directory or Path(section.get("directory", DEFAULT_DIRECTORY)),
+        "store": store,
         # A pin belongs to the configured baseline; another --name means its newest version.
-        "pinned": section.get("version") if name == configured_name else None,
+        "pinned": section["version"] if store.name == section["name"] else None,
         "commit": config.get("commit"),
         "notes": config.get("notes"),
     }
 
 
 def handle_update(args: argparse.Namespace) -> int:
-    from cortexbench.baseline import add_version
     from cortexbench.environment import git_info
     from cortexbench.results import read_samples
 
@@ -93,8 +88,6 @@ def handle_update(args: argparse.Namespace) -> int:
                 f"{path}: is a {kind or 'unknown'} file, not a benchmark run; "
                 "pass results/runs/*.parquet"
             )
-        from cortexbench.config import run_key
-
         benchmark = run_key(str(meta.get("benchmark")), meta.get("case"))
         if benchmark in seen:
             raise UserError(
@@ -111,9 +104,7 @@ def handle_update(args: argparse.Namespace) -> int:
         raise UserError(f"--commit {commit!r}: give a commit id without spaces")
     # The workflow passes --notes '' when the config has none: empty notes are no notes.
     notes = (args.notes if args.notes is not None else where["notes"]) or None
-    version = add_version(
-        where["directory"], where["name"], runs, commit=commit, dirty=dirty, notes=notes
-    )
+    version = where["store"].add(runs, commit=commit, dirty=dirty, notes=notes)
     count = len(version.benchmarks)
     print(
         f"baseline {version.name}: added version {version.version} "
@@ -125,22 +116,23 @@ def handle_update(args: argparse.Namespace) -> int:
 def handle_list(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from cortexbench.baseline import CREATE_HINT, list_names, list_versions, resolve_version
+    from cortexbench.store.versions import CREATE_HINT, BaselineStore
 
     where = settings(args)
+    store = where["store"]
     if args.names:
-        names = list_names(where["directory"])
+        names = BaselineStore.names(store.directory)
         if not names:
-            print(f"{where['directory']} holds no baselines yet; {CREATE_HINT}")
+            print(f"{store.directory} holds no baselines yet; {CREATE_HINT}")
         for name in names:
-            count = len(list_versions(where["directory"], name))
+            count = len(BaselineStore(store.directory, name).versions())
             print(f"{name}\t{count} version{'s' * (count != 1)}")
         return 0
-    versions = list_versions(where["directory"], where["name"])
+    versions = store.versions()
     if not versions:
-        print(f"baseline {where['name']} has no versions yet; {CREATE_HINT}")
+        print(f"baseline {store.name} has no versions yet; {CREATE_HINT}")
         return 0
-    current = resolve_version(where["directory"], where["name"], where["pinned"])
+    current = store.resolve(where["pinned"])
     rows = [
         [
             "*" if current is not None and v.version == current.version else "",
@@ -167,12 +159,12 @@ def handle_list(args: argparse.Namespace) -> int:
 def handle_show(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from cortexbench.baseline import baseline_summary, require_version
     from cortexbench.results import read_metadata
+    from cortexbench.store.versions import baseline_summary
 
     where = settings(args)
     pinned = _version_number(args.version) if args.version is not None else where["pinned"]
-    version = require_version(where["directory"], where["name"], pinned)
+    version = where["store"].require(pinned)
     meta = read_metadata(version.path)
     git = meta.get("git") or {}
     lines = [
@@ -199,8 +191,6 @@ def handle_show(args: argparse.Namespace) -> int:
     if summary.empty:
         return 0
     # One column per benchmark, one row per metric: custom metrics do not widen the table.
-    from cortexbench.config import run_key
-
     keys = [run_key(b, c) for b, c in zip(summary["benchmark"], summary["case"], strict=True)]
     transposed = summary.assign(benchmark=keys).set_index("benchmark").drop(columns=["case"]).T
     rows = [
@@ -212,20 +202,19 @@ def handle_show(args: argparse.Namespace) -> int:
 
 
 def handle_prune(args: argparse.Namespace) -> int:
-    from cortexbench.baseline import list_versions, prune
-
     where = settings(args)
-    name = where["name"]
+    store = where["store"]
+    name = store.name
     if args.keep < 1:
         raise UserError(f"--keep {args.keep}: keep at least 1 version (the newest)")
-    versions = list_versions(where["directory"], name)
+    versions = store.versions()
     doomed = {v.version for v in versions[: max(len(versions) - args.keep, 0)]}
     if where["pinned"] in doomed:
         raise UserError(
             f"version {where['pinned']} of baseline {name} is pinned (baseline.version in the "
             "config); unpin it or keep more versions"
         )
-    removed = prune(where["directory"], name, args.keep)
+    removed = store.prune(args.keep)
     for version in removed:
         print(f"baseline {name}: removed version {version.version} ({version.path})")
     kept = len(versions) - len(removed)
@@ -234,11 +223,9 @@ def handle_prune(args: argparse.Namespace) -> int:
 
 
 def handle_import(args: argparse.Namespace) -> int:
-    from cortexbench.baseline import import_legacy_json
-
     where = settings(args)
     notes = args.notes or None  # empty: keep the file's own notes
-    version = import_legacy_json(where["directory"], where["name"], args.file, notes=notes)
+    version = where["store"].import_legacy(args.file, notes=notes)
     count = len(version.benchmarks)
     print(
         f"baseline {version.name}: imported {args.file} as version {version.version} "

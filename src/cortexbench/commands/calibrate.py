@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from cortexbench.config import DEFAULT_CONFIG_PATH, load_config
+from cortexbench import paths
+from cortexbench.config import load_config
 from cortexbench.errors import UserError
 
 
@@ -14,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "calibrate", help="measure the A/B detector's false alarms and power (a long study)"
     )
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, help="config file")
+    parser.add_argument("--config", type=Path, default=paths.CONFIG, help="config file")
     parser.add_argument("--pool-pairs", type=int, default=120, help="pairs measured per condition")
     parser.add_argument("--trials", type=int, default=2000, help="trials drawn per condition")
     parser.add_argument(
@@ -25,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--base-reps", type=int, default=200, help="work units of the kernel")
     parser.add_argument("--ops", type=int, default=50, help="timed operations per process")
     parser.add_argument("--seed", type=int, default=0, help="seed of pair orders and trials")
-    parser.add_argument("--out-dir", type=Path, default=Path("results/calibration"))
+    parser.add_argument("--out-dir", type=Path, default=paths.CALIBRATION)
     parser.set_defaults(handler=handle)
 
 

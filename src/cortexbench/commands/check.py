@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cortexbench import paths
 from cortexbench.errors import UserError
 
 
@@ -16,22 +17,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "comparison",
         nargs="?",
         type=Path,
-        default=Path("results/comparison.parquet"),
-        help="default: results/comparison.parquet",
+        default=paths.COMPARISON,
+        help=f"default: {paths.COMPARISON}",
     )
     parser.add_argument(
         "--fail-on",
         help="comma-separated: regressed,broken,budget (default: config check.fail_on)",
     )
-    parser.add_argument("--config", type=Path, help="config file (default config/config.yaml)")
+    parser.add_argument("--config", type=Path, help=f"config file (default {paths.CONFIG})")
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     from cortexbench.check import FAIL_ON, failures, passed_message
-    from cortexbench.commands.compare import optional_config, read_comparison
+    from cortexbench.comparison import read_comparison
+    from cortexbench.config import optional_config
 
-    comparison, meta = read_comparison(args.comparison)
+    comparison = read_comparison(args.comparison)
     if args.fail_on is not None:
         fail_on = [item.strip() for item in args.fail_on.split(",") if item.strip()]
         unknown = [item for item in fail_on if item not in FAIL_ON]
@@ -44,5 +46,5 @@ def handle(args: argparse.Namespace) -> int:
         print(line)
     if lines:
         return 1
-    print(passed_message(comparison, meta, fail_on))
+    print(passed_message(comparison, fail_on))
     return 0

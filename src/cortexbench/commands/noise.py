@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from cortexbench.config import DEFAULT_CONFIG_PATH, load_config
+from cortexbench import paths
+from cortexbench.config import load_config
 from cortexbench.errors import UserError
 
 
@@ -14,9 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "noise-study", help="rerun the unchanged suite N times; false alarms per threshold"
     )
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, help="config file")
+    parser.add_argument("--config", type=Path, default=paths.CONFIG, help="config file")
     parser.add_argument("--reruns", type=int, default=10, help="runs of the unchanged suite")
-    parser.add_argument("--out-dir", type=Path, default=Path("results/noise"))
+    parser.add_argument("--out-dir", type=Path, default=paths.NOISE)
     parser.set_defaults(handler=handle)
 
 

@@ -3,73 +3,73 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 from typing import Any
 
+from cortexbench import paths
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("plots", help="plot time distributions and the baseline's history")
-    parser.add_argument("--comparison", type=Path, default=Path("results/comparison.parquet"))
-    parser.add_argument("--runs", nargs="*", type=Path, default=[], help="results/runs/*.parquet")
+    parser.add_argument("--comparison", type=Path, default=paths.COMPARISON)
+    parser.add_argument("--runs", nargs="*", type=Path, default=[], help=f"{paths.RUNS}/*.parquet")
     parser.add_argument("--baseline-dir", type=Path, help="default: config baseline.directory")
     parser.add_argument("--baseline-name", help="default: config baseline.name")
-    parser.add_argument("--config", type=Path, help="config file (default config/config.yaml)")
-    parser.add_argument("--out-dir", type=Path, default=Path("results/plots"))
+    parser.add_argument("--config", type=Path, help=f"config file (default {paths.CONFIG})")
+    parser.add_argument("--out-dir", type=Path, default=paths.PLOTS)
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
+    from cortexbench.config import optional_config
+    from cortexbench.store.versions import BaselineStore
+
+    config = optional_config(args.config)
+    store = BaselineStore.from_config(config, directory=args.baseline_dir, name=args.baseline_name)
+    return write_plots(args.comparison, args.runs, store, args.out_dir)
+
+
+def write_plots(comparison_path: Path, runs: list[Path], store: Any, out_dir: Path) -> int:
     import pandas as pd
 
-    from cortexbench.commands.compare import optional_config, read_comparison
+    from cortexbench.comparison import StoredBaseline, read_comparison
     from cortexbench.errors import UserError
     from cortexbench.plots import history_frame, plot_distributions, plot_history
     from cortexbench.results import read_metadata, read_runs
+    from cortexbench.store.versions import baseline_summary
 
-    config = optional_config(args.config)
-    section = config.get("baseline") or {}
-    directory = Path(args.baseline_dir or section.get("directory", "baselines"))
-    name = args.baseline_name or section.get("name", "main")
-    comparison, meta = read_comparison(args.comparison)
+    comparison = read_comparison(comparison_path)
     try:
-        args.out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"cannot create {args.out_dir}: {exc.strerror or exc}")
-    current = pd.concat([s for s, _ in read_runs(args.runs)]) if args.runs else None
+        raise UserError(f"cannot create {out_dir}: {exc.strerror or exc}")
+    current = pd.concat([s for s, _ in read_runs(runs)]) if runs else None
 
-    versions, baseline_samples = [], None
-    if (directory / name).exists():
-        store = importlib.import_module("cortexbench.baseline")
-        versions = store.list_versions(directory, name)
-        # Plot the version the comparison used, not whatever is newest now.
-        used = (meta.get("baseline") or {}).get("version")
-        chosen = next((v for v in versions if v.version == used), None)
-        if chosen is not None:
-            baseline_samples = store.load_version(chosen)[0]
-        summaries = [(v, store.baseline_summary(read_metadata(v.path))) for v in versions]
-    else:
-        summaries = []
+    versions = store.versions() if store.exists() else []
+    # Plot the version the comparison used, not whatever is newest now.
+    used = comparison.against.version if isinstance(comparison.against, StoredBaseline) else None
+    chosen = next((v for v in versions if v.version == used), None)
+    baseline_samples = store.load(chosen)[0] if chosen is not None else None
+    summaries = [(v, baseline_summary(read_metadata(v.path))) for v in versions]
 
     # Rows of the comparison are run keys (<benchmark>@<case> for a matrix case): key the rest so.
     current, baseline_samples = _by_run_key(current), _by_run_key(baseline_samples)
     summaries = [(version, _by_run_key(summary)) for version, summary in summaries]
-    times = comparison[comparison["metric"] == "time"].set_index("benchmark")["current"]
-    benchmarks = sorted(set(comparison["benchmark"]))
+    times = {r.benchmark: r.current for r in comparison.rows if r.metric == "time"}
+    benchmarks = sorted({r.benchmark for r in comparison.rows})
     for benchmark in benchmarks:
         safe = _file_name(benchmark)
         plot_distributions(
-            baseline_samples, current, benchmark, args.out_dir / f"{safe}-distribution.png"
+            baseline_samples, current, benchmark, out_dir / f"{safe}-distribution.png"
         )
-        current_ns = float(times.get(benchmark, float("nan")))
         plot_history(
             history_frame(summaries, benchmark),
             benchmark,
-            args.out_dir / f"{safe}-history.png",
-            current_ns=current_ns,
+            out_dir / f"{safe}-history.png",
+            current_ns=float(times.get(benchmark, float("nan"))),
         )
-    print(f"plots: {2 * len(benchmarks)} plots in {args.out_dir}", file=sys.stderr)
+    print(f"plots: {2 * len(benchmarks)} plots in {out_dir}", file=sys.stderr)
     return 0
 
 

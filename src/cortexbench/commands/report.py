@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cortexbench import paths
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("report", help="write the Markdown report of a comparison")
-    parser.add_argument("--comparison", type=Path, default=Path("results/comparison.parquet"))
-    parser.add_argument("--summary", type=Path, default=Path("results/summary.parquet"))
-    parser.add_argument("--out", type=Path, default=Path("results/report.md"))
-    parser.add_argument("--config", type=Path, help="config file (default config/config.yaml)")
+    parser.add_argument("--comparison", type=Path, default=paths.COMPARISON)
+    parser.add_argument("--summary", type=Path, default=paths.SUMMARY)
+    parser.add_argument("--out", type=Path, default=paths.REPORT)
+    parser.add_argument("--config", type=Path, help=f"config file (default {paths.CONFIG})")
     parser.add_argument("--max-chars", type=int, help="default: config report.max_chars")
     parser.set_defaults(handler=handle)
 
@@ -20,19 +22,23 @@ def handle(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from cortexbench.atomic import ensure_writable, write_text
-    from cortexbench.commands.compare import optional_config, read_comparison, read_table_file
+    from cortexbench.comparison import Mode, read_comparison
+    from cortexbench.config import optional_config
     from cortexbench.errors import UserError
     from cortexbench.report import render_report
+    from cortexbench.results import read_table
 
     config = optional_config(args.config)
     max_chars = args.max_chars or config["report"]["max_chars"]
     if max_chars < 200:
         raise UserError(f"--max-chars {max_chars}: too small for a report; use at least 200")
     ensure_writable(args.out)
-    comparison, meta = read_comparison(args.comparison)
+    comparison = read_comparison(args.comparison)
     # an A/B has no run summary: its two sides were measured in pairs, not in runs
     summary = (
-        pd.DataFrame() if meta.get("mode") == "ab" else read_table_file(args.summary, "summary")
+        pd.DataFrame()
+        if comparison.mode is Mode.AB
+        else read_table(args.summary, "summary", hint="run `cortexbench summary` first")[0]
     )
-    write_text(args.out, render_report(comparison, meta, summary, max_chars=max_chars))
+    write_text(args.out, render_report(comparison, summary, max_chars=max_chars))
     return 0

@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
+from cortexbench import paths
 from cortexbench.atomic import ensure_writable
 from cortexbench.config import (
-    DEFAULT_CONFIG_PATH,
     benchmark_settings,
     load_config,
     run_key,
@@ -28,9 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--testbed", help="machine class to record (default: config testbed, else derived)"
     )
     parser.add_argument(
-        "--out", type=Path, help="output Parquet (default results/runs/NAME.parquet)"
+        "--out", type=Path, help=f"output Parquet (default {paths.RUNS}/NAME.parquet)"
     )
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, help="config file")
+    parser.add_argument("--config", type=Path, default=paths.CONFIG, help="config file")
     parser.add_argument(
         "--settings-file",
         type=Path,
@@ -87,7 +87,7 @@ def handle(args: argparse.Namespace) -> int:
     if not (kernels_root / "kernels" / "__init__.py").is_file():
         raise UserError(f"{kernels_root}: has no kernels/ package; pass --kernels DIR")
     _check_kernel_exists(name, kernels_root)
-    out = args.out or Path("results") / "runs" / f"{run_key(name, case)}.parquet"
+    out = args.out or paths.run_file(run_key(name, case))
     ensure_writable(out)
 
     def progress(message: str) -> None:

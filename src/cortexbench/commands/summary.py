@@ -5,21 +5,21 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cortexbench import paths
 from cortexbench.atomic import ensure_writable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("summary", help="summarise run files into one table")
-    parser.add_argument("runs", nargs="+", type=Path, help="results/runs/*.parquet")
-    parser.add_argument("--out", type=Path, default=Path("results/summary.parquet"))
+    parser.add_argument("runs", nargs="+", type=Path, help=f"{paths.RUNS}/*.parquet")
+    parser.add_argument("--out", type=Path, default=paths.SUMMARY)
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     import pyarrow as pa
 
-    from cortexbench.commands.compare import check_run_files
-    from cortexbench.results import read_runs, write_table
+    from cortexbench.results import check_run_files, read_runs, write_table
     from cortexbench.summary import summarize
 
     ensure_writable(args.out)

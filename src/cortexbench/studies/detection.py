@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cortexbench.ab.analysis import FLAGGED, final_verdict, judge_stage, pair_log_ratios
+from cortexbench.ab.analysis import final_verdict, judge_stage, pair_log_ratios
 from cortexbench.ab.runner import Side, measure_pairs, pair_orders
 from cortexbench.measure.lock import exclusive_benchmark
 from cortexbench.studies.synthetic import NAME, write_kernels_root
@@ -108,7 +108,7 @@ def direct_trials(log_ratios: np.ndarray, *, pairs: int, ab: dict[str, Any]) -> 
 def _trial(drawn: np.ndarray, pairs: int, confirm: bool, judge: dict, counts: dict) -> str:
     first = judge_stage(drawn[:pairs], stage=1, **judge)
     stages = [first]
-    if first.verdict in FLAGGED:
+    if first.verdict.is_change:
         counts["stage1_flagged"] += 1
         if confirm:
             stages.append(judge_stage(drawn[pairs:], stage=2, **judge))

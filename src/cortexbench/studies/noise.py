@@ -22,7 +22,8 @@ from cortexbench.compare import compare
 from cortexbench.config import benchmark_settings
 from cortexbench.measure.engine import run_benchmark
 from cortexbench.results import read_samples, write_samples
-from cortexbench.summary import summarize, worker_medians
+from cortexbench.stats import worker_medians
+from cortexbench.summary import summarize
 
 Run = tuple[pd.DataFrame, dict[str, Any]]
 THRESHOLDS = (0.01, 0.02, 0.03, 0.05, 0.075, 0.10)
@@ -100,7 +101,7 @@ def flag_rates(
             for j, current in enumerate(suites):
                 if i == j:
                     continue
-                table, _ = compare(slowed(current, factor), None, baseline, cfg)
+                table = compare(slowed(current, factor), None, baseline, cfg).frame()
                 for row in table[table["metric"] == "time"].itertuples():
                     rows.append(
                         {

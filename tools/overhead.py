@@ -1,7 +1,7 @@
 """What the workflow itself costs: a no-op rerun next to ``snakemake --version``, and the time
 compare, check and report add to a run. Measured side by side, alternating, in one process.
 
-Run from an up-to-date project: ``python -m cortexbench.studies.overhead [--repeat N]``.
+Run from an up-to-date project: ``python tools/overhead.py [--repeat N]``.
 """
 
 from __future__ import annotations

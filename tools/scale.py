@@ -12,7 +12,7 @@ processes:
 Each copy runs its own code (``PYTHONPATH`` is its ``src``), so ``--checkout OLD --checkout .``
 times two versions of cortexbench side by side, alternating, in one run.
 
-``python -m cortexbench.studies.scale [--cases 100 300 1000] [--repeat 3] [--checkout DIR ...]``;
+``python tools/scale.py [--cases 100 300 1000] [--repeat 3] [--checkout DIR ...]``;
 see docs/scale.md.
 """
 
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("Snakefile", "workflow", "profiles", "kernels", "src", "pyproject.toml")
 KERNELS = ("ttfs_encoding", "column_allocation", "lateral_inhibition")
 TESTBED = "scale-test"
@@ -107,9 +107,9 @@ def synthetic_run(benchmark: str, case: str, seed: int, slower: float = 1.0):
 def build(folder: Path, cases: int, checkout: Path = ROOT) -> list[Path]:
     """The synthetic project: code (of ``checkout``), config, N run files and a baseline of
     all N."""
-    from cortexbench.baseline import add_version
     from cortexbench.config import run_keys, split_run_key, validate_config
     from cortexbench.results import write_samples
+    from cortexbench.store.versions import BaselineStore
 
     for name in PROJECT_FILES:
         source = checkout / name
@@ -132,7 +132,9 @@ def build(folder: Path, cases: int, checkout: Path = ROOT) -> list[Path]:
         path = runs_dir / f"{key}.parquet"
         write_samples(path, samples, meta)
         paths.append(path)
-    add_version(folder / "baselines", "main", base_runs, commit="0" * 40, dirty=False, notes=None)
+    BaselineStore(folder / "baselines", "main").add(
+        base_runs, commit="0" * 40, dirty=False, notes=None
+    )
     return paths
 
 
