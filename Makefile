@@ -32,9 +32,9 @@ format: $(STAMP)
 	$(BIN)/snakefmt Snakefile workflow/rules
 
 # Each kernel at its default case next to its plain-Python reference and its floor (docs/kernels.md).
+# It sets the engine's allocator thresholds (mallopt) and one BLAS thread itself.
 kernel-speed: $(STAMP)
-	MALLOC_MMAP_THRESHOLD_=16777216 MALLOC_TRIM_THRESHOLD_=1073741824 OMP_NUM_THREADS=1 \
-		OPENBLAS_NUM_THREADS=1 $(BIN)/python -m kernels.speed
+	$(BIN)/python -m kernels.speed
 
 # Long studies of the detector on this machine (minutes each); docs/detection.md, docs/noise.md.
 calibrate: $(STAMP)

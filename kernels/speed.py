@@ -20,32 +20,29 @@ from __future__ import annotations
 import argparse
 import ctypes
 import ctypes.util
-import gc
 import importlib
 import os
 import platform
 import statistics
 import sys
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 import kernels
+from cortexbench.measure.sampling import Subject, calibrate_loops, timed_rounds, warm_up
+from cortexbench.measure.worker_env import MMAP_THRESHOLD, TRIM_THRESHOLD, TUNED_ALLOCATOR
 from kernels import reference
 
 #: Goal for the kernel's speed-up over its plain-Python reference.
 REFERENCE_GOAL = 50.0
-MMAP_THRESHOLD = 16777216  # the engine's MALLOC_MMAP_THRESHOLD_
-TRIM_THRESHOLD = 1073741824  # the engine's MALLOC_TRIM_THRESHOLD_
 _M_TRIM_THRESHOLD = -1  # glibc mallopt parameter numbers
 _M_MMAP_THRESHOLD = -3
 
 
 def tune_allocator() -> str:
     """Apply the engine's glibc malloc thresholds in this process; describe what is in force."""
-    env = {k: os.environ.get(k) for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")}
+    env = {k: os.environ.get(k) for k in TUNED_ALLOCATOR}
     if all(env.values()):
         return "glibc malloc tuned by environment: " + ", ".join(f"{k}={v}" for k, v in env.items())
     name = ctypes.util.find_library("c")
@@ -77,29 +74,6 @@ def limit_threads(threads: int) -> str:
 _THREAD_LIMIT: Any = None
 
 
-def time_batch(fn: Callable[[Any], Any], inputs: Any, number: int) -> float:
-    """Seconds per call of ``fn(inputs)`` over ``number`` back-to-back calls, gc disabled."""
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        start = time.perf_counter_ns()
-        for _ in range(number):
-            fn(inputs)
-        elapsed = time.perf_counter_ns() - start
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return elapsed / number / 1e9
-
-
-def calibrate(fn: Callable[[Any], Any], inputs: Any, target_s: float) -> int:
-    """How many back-to-back calls take about ``target_s`` seconds (after a warm-up)."""
-    for _ in range(3):
-        fn(inputs)
-    per_call = min(time_batch(fn, inputs, 1) for _ in range(5))
-    return max(1, round(target_s / max(per_call, 1e-9)))
-
-
 def measure(
     name: str, repeat: int, reference_calls: int, batch_s: float, seed: int
 ) -> dict[str, Any]:
@@ -110,28 +84,26 @@ def measure(
     output = bench.operation(inputs)
     problem = bench.validate(inputs, output)
 
-    n_kernel = calibrate(bench.operation, inputs, batch_s)
-    n_floor = calibrate(bench.floor, inputs, batch_s)
-    kernel_t: list[float] = []
-    floor_t: list[float] = []
-    for _ in range(repeat):  # interleaved, so that load changes hit both alike
-        kernel_t.append(time_batch(bench.operation, inputs, n_kernel))
-        floor_t.append(time_batch(bench.floor, inputs, n_floor))
+    # The engine's sampling loop: each round one batch of about batch_s of each, interleaved,
+    # so that load changes hit both alike.
+    kernel = Subject("kernel", bench.operation, inputs)
+    floor = Subject("floor", bench.floor, inputs)
+    warm_up([kernel, floor], 3)
+    batch_ns = int(batch_s * 1e9)
+    loops = {s.name: calibrate_loops(s, batch_ns) for s in (kernel, floor)}
+    timed = timed_rounds([kernel, floor], loops, repeat)
+    kernel_t = [ns / 1e9 for ns in timed["kernel"].durations_ns]
+    floor_t = [ns / 1e9 for ns in timed["floor"].durations_ns]
 
     ref_fn = reference.REFERENCE_OPERATIONS.get(bench.name)
     ref_t: list[float] = []
     ref_match: str | None = None
     if ref_fn is not None and reference_calls > 0:
-        for _ in range(reference_calls):  # slow: a few single calls, gc disabled
-            gc_was_enabled = gc.isenabled()
-            gc.disable()
-            try:
-                start = time.perf_counter_ns()
-                ref_out = ref_fn(inputs)
-                ref_t.append((time.perf_counter_ns() - start) / 1e9)
-            finally:
-                if gc_was_enabled:
-                    gc.enable()
+        # slow: a few single calls
+        ref = Subject("reference", ref_fn, inputs)
+        timed_ref = timed_rounds([ref], {ref.name: 1}, reference_calls, keep_last_good=True)
+        ref_t = [ns / 1e9 for ns in timed_ref["reference"].durations_ns]
+        ref_out = timed_ref["reference"].last_good
         ref_match = reference.compare_outputs(bench.name, inputs, output, ref_out)
 
     kernel_s = statistics.median(kernel_t)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 
 from cortexbench.config import benchmark_settings, validate_config
-from cortexbench.measure.engine import run_benchmark, split_ops, worker_environment
+from cortexbench.environment import ENV_WHITELIST
+from cortexbench.measure.engine import run_benchmark, split_ops
+from cortexbench.measure.worker_env import worker_environment
 from cortexbench.results import read_samples, write_samples
 from tests.conftest import cortexbench, make_kernels_root
 
@@ -68,11 +71,61 @@ def test_samples_and_metadata(tmp_path, monkeypatch):
 def test_allocator_and_threads_follow_settings():
     env = worker_environment(
         {"threads": 3, "tune_allocator": False},
-        base={"MALLOC_MMAP_THRESHOLD_": "1", "PATH": "/bin"},
+        {"MALLOC_MMAP_THRESHOLD_": "1", "PATH": "/bin", "OPENBLAS_CORETYPE": "Haswell"},
     )
     assert env["OPENBLAS_NUM_THREADS"] == "3"
     assert "MALLOC_MMAP_THRESHOLD_" not in env
-    assert env["PATH"] == "/bin"
+    assert env["PATH"] == "/bin" and env["OPENBLAS_CORETYPE"] == "Haswell"
+    assert env["PYTHONHASHSEED"] == "0"
+
+
+SPY_KERNEL = """
+import json
+import os
+from types import SimpleNamespace
+
+import numpy as np
+
+
+def make_inputs(seed, out=""):
+    with open(out, "a") as handle:  # one line per worker process
+        handle.write(json.dumps(dict(os.environ)) + "\\n")
+    return np.arange(10.0)
+
+
+BENCHMARK = SimpleNamespace(
+    name="spy",
+    operation=lambda x: x + 1,
+    make_inputs=make_inputs,
+    validate=lambda inputs, output: None,
+    metrics=lambda inputs, output: {},
+    default_case={},
+)
+"""
+
+
+def test_a_secret_in_the_parent_environment_never_reaches_a_worker(tmp_path, monkeypatch):
+    (tmp_path / "kernels").mkdir()
+    (tmp_path / "kernels" / "__init__.py").write_text("")
+    (tmp_path / "kernels" / "spy.py").write_text(SPY_KERNEL)
+    seen = tmp_path / "environ.jsonl"
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake-secret-for-the-test")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_fake_secret_value")
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")  # whitelisted: recorded and passed on
+    settings = {**settings_for("spy", iterations=2), "case": {"out": str(seen)}}
+    samples, meta = run_benchmark(settings, kernels_root=str(tmp_path))
+    assert samples["ok"].all()
+    environments = [json.loads(line) for line in seen.read_text().splitlines()]
+    assert len(environments) == 2  # both workers
+    allowed = {"PATH", "HOME", "LANG", "LC_ALL", "PYTHONHASHSEED", "PYTHONPATH", *ENV_WHITELIST}
+    for environ in environments:
+        assert "AWS_SECRET_ACCESS_KEY" not in environ and "GITHUB_TOKEN" not in environ
+        assert not any("fake-secret" in value or "ghp_" in value for value in environ.values())
+        # Python itself may add a few of its own (LC_CTYPE); nothing from the parent beyond these
+        assert set(environ) - {"LC_CTYPE"} <= allowed, set(environ) - allowed
+        assert environ["OPENBLAS_CORETYPE"] == "Haswell" and environ["OMP_NUM_THREADS"] == "1"
+    assert environments[0] == environments[1]  # built the same way for every worker
+    assert "AWS_SECRET_ACCESS_KEY" not in json.dumps(meta)
 
 
 def test_failures_are_counted_with_their_messages(tmp_path):

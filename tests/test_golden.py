@@ -12,7 +12,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pandas as pd
 import pytest
 
 from cortexbench.comparison import write_comparison
+from tests.conftest import cortexbench
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 from make_golden import ab_comparison
@@ -27,16 +27,6 @@ from make_golden import ab_comparison
 GOLDEN = Path(__file__).parent / "golden"
 SCENARIOS = sorted(p.name for p in GOLDEN.iterdir() if (p / "config.yaml").is_file())
 UPDATE = os.environ.get("CORTEXBENCH_GOLDEN_UPDATE") == "1"
-
-
-def cortexbench(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "cortexbench", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def comparison_records(table: pd.DataFrame) -> list[dict]:

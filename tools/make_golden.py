@@ -12,7 +12,6 @@ on purpose, when a change of output is intended (the diff is then part of the ch
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -51,18 +50,6 @@ def _write_runs(folder: Path, runs) -> None:
         write_samples(folder / f"{run_key(meta['benchmark'], meta['case'])}.parquet", samples, meta)
 
 
-def _cortexbench(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {"PYTHONPATH": f"{ROOT / 'src'}", "PATH": "/usr/bin:/bin"}
-    return subprocess.run(
-        [sys.executable, "-m", "cortexbench", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
-
-
 def _config(folder: Path, text: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text(text)
@@ -88,6 +75,7 @@ benchmarks:
 
 def inputs() -> None:
     from tests.comparison_data import ENV
+    from tests.conftest import cortexbench
 
     if GOLDEN.exists():
         raise SystemExit(f"{GOLDEN} exists: the inputs are written once")
@@ -108,7 +96,7 @@ def inputs() -> None:
         _run("iota", seed=9),
     ]
     _write_runs(mixed / "baseline-runs", base)
-    done = _cortexbench(
+    done = cortexbench(
         mixed,
         "baseline",
         "update",
@@ -148,7 +136,7 @@ def inputs() -> None:
         legacy,
         "benchmarks:\n  ttfs_encoding: {iterations: 500}\n  column_allocation: {iterations: 500}\n",
     )
-    done = _cortexbench(
+    done = cortexbench(
         legacy,
         "baseline",
         "import-json",

@@ -18,8 +18,15 @@ from cortexbench import metrics
 from cortexbench.comparison import BudgetStatus, Comparison, Measured, Mode, Row, StoredBaseline
 from cortexbench.config import complete_config, run_key, split_run_key
 from cortexbench.environment import TIMING_KEYS
+from cortexbench.errors import UserError
 from cortexbench.metrics import CUSTOM_PREFIX
-from cortexbench.metrics.base import Metric, Settings, Sides, environment_differences
+from cortexbench.metrics.base import (
+    Informational,
+    Metric,
+    Settings,
+    Sides,
+    environment_differences,
+)
 from cortexbench.paths import rerun_command
 from cortexbench.summary import summarize
 from cortexbench.verdicts import Verdict
@@ -89,7 +96,16 @@ def compare(
 def gated_metrics(config: Mapping[str, Any]) -> tuple[str, ...]:
     """The metrics whose regression fails the check: ``check.gate``, else the metrics' own."""
     chosen = (config.get("check") or {}).get("gate")
-    return tuple(chosen) if chosen is not None else metrics.gated_by_default()
+    if chosen is None:
+        return metrics.gated_by_default()
+    judged = [m.name for m in metrics.METRICS if not isinstance(m.rule, Informational)]
+    unknown = [name for name in chosen if name not in judged]
+    if unknown:
+        raise UserError(
+            f"config: 'check.gate': {unknown[0]!r} is not a metric that can gate; "
+            f"metrics: {', '.join(judged)}"
+        )
+    return tuple(chosen)
 
 
 def benchmark_rows(sides: Sides, config: Mapping[str, Any]) -> list[Row]:

@@ -45,10 +45,14 @@ def shared_kernel_files() -> list[str]:
     )
 
 
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
 def engine_files() -> list[str]:
-    """Measurement engine sources: a change to how we measure invalidates every measurement."""
-    patterns = ("src/cortexbench/measure/*.py", "src/cortexbench/environment.py")
-    return sorted(str(path) for pattern in patterns for path in Path().glob(pattern))
+    """Measurement engine sources, wherever this cortexbench is installed: a change to how we
+    measure invalidates every measurement."""
+    files = [*(PACKAGE_DIR / "measure").glob("*.py"), PACKAGE_DIR / "environment.py"]
+    return sorted(str(path) for path in files)
 
 
 CODE_DIGEST = SETTINGS_DIR / "code.json"
@@ -61,11 +65,19 @@ def write_code_digest(files: list[str], path: Path = CODE_DIGEST) -> str:
     Timing jobs depend on it instead of on each file: at a thousand run jobs, eight inputs
     fewer per job take a tenth off planning the DAG.
     """
-    digests = {name: hashlib.sha256(Path(name).read_bytes()).hexdigest() for name in files}
+    digests = {_label(name): hashlib.sha256(Path(name).read_bytes()).hexdigest() for name in files}
     text = json.dumps(digests, sort_keys=True, indent=1) + "\n"
     if not path.exists() or path.read_text() != text:
         write_text(path, text)
     return str(path)
+
+
+def _label(name: str) -> str:
+    """A file's name in the digest: relative to the package's folder for the package's own."""
+    path = Path(name)
+    if path.is_absolute() and path.is_relative_to(PACKAGE_DIR.parent):
+        return str(path.relative_to(PACKAGE_DIR.parent))
+    return name
 
 
 def write_settings_files(config: dict[str, Any], directory: Path = SETTINGS_DIR) -> list[Path]:

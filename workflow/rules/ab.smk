@@ -13,10 +13,10 @@ rule ab_measure:
         code=MEASUREMENT_CODE,
         config=WORKFLOW_CONFIG,
     output:
-        comparison="results/ab/{base_commit}/comparison.parquet",
-        processes="results/ab/{base_commit}/processes.parquet",
+        comparison=str(paths.ab_folder("{base_commit}") / "comparison.parquet"),
+        processes=str(paths.ab_folder("{base_commit}") / "processes.parquet"),
     log:
-        "results/logs/ab/{base_commit}.log",
+        str(LOGS / "ab" / "{base_commit}.log"),
     conda:
         "../envs/cortexbench.yaml"
     resources:
@@ -31,12 +31,12 @@ rule ab_measure:
 
 rule ab_report:
     input:
-        comparison="results/ab/{base_commit}/comparison.parquet",
+        comparison=rules.ab_measure.output.comparison,
         config=WORKFLOW_CONFIG,
     output:
-        "results/ab/{base_commit}/report.md",
+        str(paths.ab_folder("{base_commit}") / "report.md"),
     log:
-        "results/logs/ab/{base_commit}-report.log",
+        str(LOGS / "ab" / "{base_commit}-report.log"),
     conda:
         "../envs/cortexbench.yaml"
     shell:
@@ -46,12 +46,12 @@ rule ab_report:
 
 rule ab_check:
     input:
-        comparison="results/ab/{base_commit}/comparison.parquet",
+        comparison=rules.ab_measure.output.comparison,
         config=WORKFLOW_CONFIG,
     output:
-        "results/ab/{base_commit}/check.txt",
+        str(paths.ab_folder("{base_commit}") / "check.txt"),
     log:
-        "results/logs/ab/{base_commit}-check.log",
+        str(LOGS / "ab" / "{base_commit}-check.log"),
     conda:
         "../envs/cortexbench.yaml"
     shell:

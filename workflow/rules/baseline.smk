@@ -3,9 +3,9 @@ rule update_baseline:
     # an older one. The commit is read from git unless given: --config commit=SHA notes="..."
     input:
         runs=RUNS,
-        summary="results/summary.parquet",
+        summary=rules.summary.output[0],
     log:
-        "results/logs/update_baseline.log",
+        str(LOGS / "update_baseline.log"),
     conda:
         "../envs/cortexbench.yaml"
     params:

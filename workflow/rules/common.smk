@@ -1,3 +1,4 @@
+from cortexbench import paths
 from cortexbench.config import run_keys, split_run_key, validate_config
 from cortexbench.environment import resolve_testbed
 from cortexbench.errors import UserError
@@ -37,7 +38,8 @@ BENCHMARKS = sorted(config["benchmarks"])
 MEASUREMENT_CODE = write_code_digest([*shared_kernel_files(), *engine_files()])
 # One run job per benchmark and case: results/runs/<benchmark>[@<case>].parquet
 RUN_KEYS = run_keys(config)
-RUNS = expand("results/runs/{run}.parquet", run=RUN_KEYS)
+RUNS = [str(paths.run_file(key)) for key in RUN_KEYS]
+LOGS = paths.LOGS
 
 
 def on_slurm():
@@ -78,7 +80,7 @@ def run_settings(wildcards):
             f"{wildcards.run} is not a case in the config (benchmarks.{benchmark}.cases); "
             f"configured: {listed}"
         )
-    return f"results/settings/{wildcards.run}.json"
+    return str(paths.SETTINGS / f"{wildcards.run}.json")
 
 
 def check_slurm_cluster():
@@ -107,7 +109,7 @@ def ab_targets(*names):
         commit = resolve_base_commit(ab_base_ref())
     except UserError as error:
         raise WorkflowError(str(error)) from None
-    return [f"results/ab/{commit}/{name}" for name in names]
+    return [str(paths.ab_folder(commit) / name) for name in names]
 
 
 wildcard_constraints:

@@ -1,13 +1,13 @@
 rule compare:
     input:
         runs=RUNS,
-        summary="results/summary.parquet",
+        summary=rules.summary.output[0],
         baseline=BASELINE,
         config=WORKFLOW_CONFIG,
     output:
-        "results/comparison.parquet",
+        str(paths.COMPARISON),
     log:
-        "results/logs/compare.log",
+        str(LOGS / "compare.log"),
     conda:
         "../envs/cortexbench.yaml"
     shell:
@@ -19,12 +19,12 @@ rule check:
     # Exits non-zero exactly when a benchmark regressed, broke or broke a budget
     # (config: check.fail_on); prints one line per failing benchmark.
     input:
-        comparison="results/comparison.parquet",
+        comparison=rules.compare.output[0],
         config=WORKFLOW_CONFIG,
     output:
-        "results/check.txt",
+        str(paths.CHECK),
     log:
-        "results/logs/check.log",
+        str(LOGS / "check.log"),
     conda:
         "../envs/cortexbench.yaml"
     shell:

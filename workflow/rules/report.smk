@@ -1,12 +1,12 @@
 rule report:
     input:
-        comparison="results/comparison.parquet",
-        summary="results/summary.parquet",
+        comparison=rules.compare.output[0],
+        summary=rules.summary.output[0],
         config=WORKFLOW_CONFIG,
     output:
-        report("results/report.md", caption="../report/report.rst", category="Report"),
+        report(str(paths.REPORT), caption="../report/report.rst", category="Report"),
     log:
-        "results/logs/report.log",
+        str(LOGS / "report.log"),
     conda:
         "../envs/cortexbench.yaml"
     shell:
@@ -16,19 +16,19 @@ rule report:
 
 rule plots:
     input:
-        comparison="results/comparison.parquet",
+        comparison=rules.compare.output[0],
         runs=RUNS,
         baseline=BASELINE,
         config=WORKFLOW_CONFIG,
     output:
         report(
-            directory("results/plots"),
+            directory(str(paths.PLOTS)),
             patterns=["{name}.png"],
             caption="../report/plots.rst",
             category="Plots",
         ),
     log:
-        "results/logs/plots.log",
+        str(LOGS / "plots.log"),
     conda:
         "../envs/cortexbench.yaml"
     shell:

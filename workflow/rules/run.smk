@@ -8,9 +8,9 @@ rule run_benchmark:
         code=MEASUREMENT_CODE,
         settings=run_settings,
     output:
-        "results/runs/{run}.parquet",
+        str(paths.run_file("{run}")),
     log:
-        "results/logs/run/{run}.log",
+        str(LOGS / "run" / "{run}.log"),
     conda:
         "../envs/cortexbench.yaml"
     resources:

@@ -8,23 +8,25 @@ rule calibrate:
         code=MEASUREMENT_CODE,
         config=WORKFLOW_CONFIG,
     output:
-        table="results/calibration/detection.parquet",
-        pairs="results/calibration/pairs.parquet",
-        markdown="results/calibration/detection.md",
+        table=str(paths.CALIBRATION / "detection.parquet"),
+        pairs=str(paths.CALIBRATION / "pairs.parquet"),
+        markdown=str(paths.CALIBRATION / "detection.md"),
         plot=report(
-            "results/calibration/power.png",
+            str(paths.CALIBRATION / "power.png"),
             caption="../report/calibration.rst",
             category="Calibration",
         ),
     log:
-        "results/logs/calibrate.log",
+        str(LOGS / "calibrate.log"),
     conda:
         "../envs/cortexbench.yaml"
     resources:
         **TIMING_RESOURCES,
+    params:
+        out_dir=paths.CALIBRATION,
     shell:
         "python -m cortexbench calibrate --config {input.config}"
-        " --out-dir results/calibration 2>&1 | tee {log}"
+        " --out-dir {params.out_dir} 2>&1 | tee {log}"
 
 
 rule noise_study:
@@ -34,13 +36,15 @@ rule noise_study:
         code=MEASUREMENT_CODE,
         config=WORKFLOW_CONFIG,
     output:
-        "results/noise/noise.md",
+        str(paths.NOISE / "noise.md"),
     log:
-        "results/logs/noise_study.log",
+        str(LOGS / "noise_study.log"),
     conda:
         "../envs/cortexbench.yaml"
     resources:
         **TIMING_RESOURCES,
+    params:
+        out_dir=paths.NOISE,
     shell:
         "python -m cortexbench noise-study --config {input.config}"
-        " --out-dir results/noise 2>&1 | tee {log}"
+        " --out-dir {params.out_dir} 2>&1 | tee {log}"

@@ -2,9 +2,9 @@ rule summary:
     input:
         RUNS,
     output:
-        "results/summary.parquet",
+        str(paths.SUMMARY),
     log:
-        "results/logs/summary.log",
+        str(LOGS / "summary.log"),
     conda:
         "../envs/cortexbench.yaml"
     shell:

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cortexbench.measure.engine import run_worker, worker_environment, worker_spec
+from cortexbench.measure.engine import run_worker, worker_spec
+from cortexbench.measure.worker_env import worker_environment
 
 SIDES = ("base", "head")
 

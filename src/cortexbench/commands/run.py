@@ -57,7 +57,6 @@ def resolve_name(name: str, configured: list[str]) -> str:
 
 
 def handle(args: argparse.Namespace) -> int:
-    import kernels  # noqa: F401  (fails early and clearly if the package is missing)
     from cortexbench.measure.engine import run_benchmark
     from cortexbench.results import write_samples
 

@@ -14,30 +14,12 @@ from typing import Any
 
 import pandas as pd
 
-from cortexbench.environment import THREAD_VARIABLES, derived_testbed, git_info
+from cortexbench.environment import derived_testbed, git_info
 from cortexbench.measure.lock import exclusive_benchmark
+from cortexbench.measure.worker_env import recorded, worker_environment
 from cortexbench.results import SAMPLE_COLUMNS
 
-# glibc otherwise maps and unmaps NumPy's large temporaries on every call (1.7x slower here).
-TUNED_ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": "16777216", "MALLOC_TRIM_THRESHOLD_": "1073741824"}
-
 Progress = Callable[[str], None]
-
-
-def worker_environment(
-    settings: dict[str, Any], base: dict[str, str] | None = None
-) -> dict[str, str]:
-    """The environment of a worker: the caller's, with threads and the allocator set explicitly."""
-    env = dict(os.environ if base is None else base)
-    for name in THREAD_VARIABLES:
-        env[name] = str(settings["threads"])
-    for name, value in TUNED_ALLOCATOR.items():
-        if settings["tune_allocator"]:
-            env[name] = value
-        else:
-            env.pop(name, None)
-    env["PYTHONHASHSEED"] = "0"
-    return env
 
 
 def split_ops(total: int, workers: int) -> list[int]:
@@ -169,7 +151,7 @@ def run_benchmark(
             "gc_disabled": True,
             "timer_resolution_ns": first.get("timer_resolution_ns"),
             "min_sample_ns": first.get("min_sample_ns"),
-            "worker_env": {k: env[k] for k in (*THREAD_VARIABLES, *TUNED_ALLOCATOR) if k in env},
+            "worker_env": recorded(env),
         },
         "workers": workers,
     }

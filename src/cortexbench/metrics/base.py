@@ -190,15 +190,21 @@ def _row(metric: Metric, sides: Sides, **values: Any) -> Row:
     return Row.new(sides.name, sides.case, metric.name, metric.unit, **values)
 
 
-def _percent_change(row: Row) -> str:
-    return f"{row.change * 100:+.0f} %" if fmt.is_finite_number(row.change) else "?"
-
-
 # --- the rules ---------------------------------------------------------------------------------
 
 
+class RelativeWording:
+    """How a rule tells a change of a metric by default: a relative change."""
+
+    def describe_regression(self, metric: Metric, row: Row) -> str:
+        return f"{metric.label} {row.change * 100:+.1f} %"
+
+    def headline_change(self, row: Row) -> str:
+        return f"{row.change * 100:+.0f} %" if fmt.is_finite_number(row.change) else "?"
+
+
 @dataclass(frozen=True)
-class ShiftInterval:
+class ShiftInterval(RelativeWording):
     """A shift of the per-process values (on the log scale) with a distribution-free interval.
 
     ``regressed`` needs the whole interval above the threshold, ``improved`` below its mirror
@@ -282,9 +288,6 @@ class ShiftInterval:
             f"threshold {fmt.setting_pct(row.threshold)})"
         )
 
-    def headline_change(self, row: Row) -> str:
-        return _percent_change(row)
-
 
 def interval_verdict(row: Row, threshold: float, confidence: float) -> tuple[Verdict, str]:
     """The verdict of a shift's interval against a symmetric threshold, and why."""
@@ -309,7 +312,7 @@ def interval_verdict(row: Row, threshold: float, confidence: float) -> tuple[Ver
 
 
 @dataclass(frozen=True)
-class Mirror:
+class Mirror(RelativeWording):
     """The reciprocal of another metric (throughput = 1 / time): its verdict is that one's."""
 
     of: str
@@ -331,12 +334,6 @@ class Mirror:
             reason=self.reason,
         )
 
-    def describe_regression(self, metric: Metric, row: Row) -> str:
-        return f"{metric.label} {row.change * 100:+.1f} %"
-
-    def headline_change(self, row: Row) -> str:
-        return _percent_change(row)
-
 
 def _inverse_change(change: float) -> float:
     return math.nan if math.isnan(change) or change <= -1 else 1.0 / (1.0 + change) - 1.0
@@ -347,7 +344,7 @@ def _reciprocal_per_second(ns: float) -> float:
 
 
 @dataclass(frozen=True)
-class RelativeChange:
+class RelativeChange(RelativeWording):
     """One value per run; a growth beyond the threshold (and beyond a noise floor) regressed."""
 
     subject: str  # what grew or shrank, in messages ("peak per op")
@@ -386,12 +383,9 @@ class RelativeChange:
             f"({row.change * 100:+.1f} %, threshold {fmt.setting_pct(row.threshold)})"
         )
 
-    def headline_change(self, row: Row) -> str:
-        return _percent_change(row)
-
 
 @dataclass(frozen=True)
-class AbsoluteChange:
+class AbsoluteChange(RelativeWording):
     """A ratio (such as an error rate) judged on its absolute change: a relative change of a
     0 % rate means nothing."""
 
@@ -431,7 +425,7 @@ class AbsoluteChange:
 
 
 @dataclass(frozen=True)
-class Informational:
+class Informational(RelativeWording):
     """Shown next to the judged metrics, never judged."""
 
     reason: str = "informational: never gates"
@@ -448,9 +442,3 @@ class Informational:
             verdict=Verdict.INFO,
             reason=self.reason,
         )
-
-    def describe_regression(self, metric: Metric, row: Row) -> str:
-        return f"{metric.label} {row.change * 100:+.1f} %"
-
-    def headline_change(self, row: Row) -> str:
-        return _percent_change(row)

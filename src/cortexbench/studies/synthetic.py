@@ -6,17 +6,17 @@ factor, whatever the machine, which is what a detector's power must be measured 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-KERNELS_DIR = Path(__file__).resolve().parents[3] / "kernels"
+from cortexbench.measure.suite import PACKAGE
+
 NAME = "synthetic"
 
 MODULE = '''"""Synthetic calibration kernel: {reps} repetitions of one fixed NumPy step."""
 
-import numpy as np
+from types import SimpleNamespace
 
-from kernels.benchmark import Benchmark
+import numpy as np
 
 REPS = {reps}
 
@@ -36,22 +36,23 @@ def validate(inputs, output):
     return None if np.isfinite(output).all() else "non-finite output"
 
 
-BENCHMARK = Benchmark(
+# The benchmark contract (kernels/benchmark.py) by duck typing: this package stands alone.
+BENCHMARK = SimpleNamespace(
     name="{name}",
     operation=operation,
     make_inputs=make_inputs,
     validate=validate,
     metrics=lambda inputs, output: {{}},
     floor=operation,
+    default_case={{}},
 )
 '''
 
 
 def write_kernels_root(root: Path, reps: int) -> Path:
     """A folder holding a kernels/ package with only the synthetic kernel at ``reps``."""
-    package = root / "kernels"
+    package = root / PACKAGE
     package.mkdir(parents=True, exist_ok=True)
-    for support in ("__init__.py", "benchmark.py"):
-        shutil.copy2(KERNELS_DIR / support, package / support)
+    (package / "__init__.py").write_text('"""The synthetic calibration kernel alone."""\n')
     (package / f"{NAME}.py").write_text(MODULE.format(reps=reps, name=NAME))
     return root
