@@ -16,6 +16,7 @@ from cortexbench.commands.compare import compare_files
 from cortexbench.compare import NO_BASELINE_REASON, compare
 from cortexbench.comparison import COLUMNS, read_comparison
 from cortexbench.config import load_config
+from cortexbench.errors import UserError
 from cortexbench.metrics.time import LEGACY_REASON
 from cortexbench.results import write_samples
 from cortexbench.store.versions import BaselineStore
@@ -384,3 +385,16 @@ def test_command_against_the_imported_legacy_json(tmp_path, monkeypatch):
     assert time["change"] == pytest.approx(0.1, abs=0.01)
     assert row(table, "ttfs_encoding", "memory")["verdict"] == "improved"  # 8 MB -> 4 MB
     assert read_comparison(Path("c.parquet")).against.summary_only is True
+
+
+def test_check_gate_chooses_the_metrics_that_gate():
+    base = [make_run("mem", seed=1, memory_mb=4.0)]
+    cur = [make_run("mem", seed=2, memory_mb=8.0)]
+    gated = run_compare(cur, base)[1]
+    assert benchmark_verdicts(gated)["mem"] == "regressed"
+    config = {**CONFIG, "check": {"gate": ["time"]}}
+    time_only = run_compare(cur, base, config)[1]
+    assert time_only.gated == ("time",)
+    assert benchmark_verdicts(time_only)["mem"] == "unchanged"
+    with pytest.raises(UserError, match=r"'check\.gate': 'peak_rss' is not a metric that can gate"):
+        run_compare(cur, base, {**CONFIG, "check": {"gate": ["peak_rss"]}})

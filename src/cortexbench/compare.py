@@ -122,39 +122,41 @@ def benchmark_rows(sides: Sides, config: Mapping[str, Any]) -> list[Row]:
             judged=judged,
         )
         judged[metric.name] = metric.rule.judge(metric, sides, settings)
+    counts = {
+        "n_workers_baseline": sides.per_process(metrics.TIME, "baseline").size,
+        "n_workers_current": sides.per_process(metrics.TIME, "current").size,
+    }
+    presence = _presence(sides)
     return [
-        _override_for_presence(_apply_budget(row, metrics.get(row.metric), budget), sides)
+        row.with_(**counts, **_budget(row, metrics.get(row.metric), budget), **presence)
         for row in judged.values()
     ]
 
 
-def _override_for_presence(row: Row, sides: Sides) -> Row:
+def _presence(sides: Sides) -> dict[str, Any]:
     """Broken, new and missing benchmarks say so on every row; no statistic applies."""
-    counted = dict(
-        n_workers_baseline=sides.per_process(metrics.TIME, "baseline").size,
-        n_workers_current=sides.per_process(metrics.TIME, "current").size,
-    )
     if sides.broken:
         failed = int(sides.current_row.get("failed_ops") or 0)
         error = sides.current_row.get("top_error") or "no error message"
-        return row.with_(
-            verdict=Verdict.BROKEN, reason=f"all {failed} operations failed ({error})", **counted
-        )
+        return {"verdict": Verdict.BROKEN, "reason": f"all {failed} operations failed ({error})"}
     if not sides.in_current:
-        reason = "in the baseline but not measured in this run"
-        return row.with_(verdict=Verdict.MISSING, reason=reason, **counted)
+        return {
+            "verdict": Verdict.MISSING,
+            "reason": "in the baseline but not measured in this run",
+        }
     if not sides.has_baseline:
-        return row.with_(verdict=Verdict.NEW, reason=NO_BASELINE_REASON, **counted)
+        return {"verdict": Verdict.NEW, "reason": NO_BASELINE_REASON}
     if not sides.in_baseline:
         reason = "not in the baseline: it will be compared once the baseline is updated"
-        return row.with_(verdict=Verdict.NEW, reason=reason, **counted)
-    return row.with_(**counted)
+        return {"verdict": Verdict.NEW, "reason": reason}
+    return {}
 
 
-def _apply_budget(row: Row, metric: Metric, budget: Mapping[str, Any]) -> Row:
+def _budget(row: Row, metric: Metric, budget: Mapping[str, Any]) -> dict[str, Any]:
+    """The row's budget and whether its current value keeps it (nothing without a budget)."""
     spec = metric.budget
     if spec is None or spec.key not in budget:
-        return row
+        return {}
     limit = float(budget[spec.key]) * spec.scale
     if math.isnan(row.current):
         status = BudgetStatus.UNCHECKED
@@ -162,7 +164,7 @@ def _apply_budget(row: Row, metric: Metric, budget: Mapping[str, Any]) -> Row:
         status = BudgetStatus.EXCEEDED
     else:
         status = BudgetStatus.OK
-    return row.with_(budget=limit, budget_status=status)
+    return {"budget": limit, "budget_status": status}
 
 
 def _custom_keys(sides: Sides) -> list[str]:

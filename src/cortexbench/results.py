@@ -139,8 +139,9 @@ def read_runs(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[pd.DataFram
 
 def _bad_run_metadata(meta: dict[str, Any]) -> str | None:
     """What is wrong with the metadata of a run file that summary and compare rely on."""
-    # NaN is a kernel's way to say a custom metric is undefined (no spike, no mean spike time).
-    return schemas.problem("run-metadata", meta, finite=False)
+    # NaN is a kernel's way to say a custom metric is undefined (no spike, no mean spike time);
+    # the schema bounds the numbers a process reports.
+    return schemas.problem("run-metadata", meta, bounded=False, finite=False)
 
 
 def migrate(path: Path, table: pa.Table, meta: dict[str, Any]) -> tuple[pa.Table, dict[str, Any]]:
