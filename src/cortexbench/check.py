@@ -20,9 +20,25 @@ def benchmark_verdicts(comparison: Comparison) -> dict[str, Verdict]:
     """One verdict per benchmark, the most severe of its gated rows (for headlines and tables)."""
     gated = set(comparison.gated)
     return {
-        name: Verdict.most_severe(r.verdict for r in rows if r.metric in gated)
+        name: Verdict.most_severe(r.verdict for r in rows if r.metric in gated and r.verdict.judged)
         for name, rows in sorted(by_benchmark(comparison.rows).items())
     }
+
+
+def gates_not_run(comparison: Comparison) -> list[str]:
+    """One line per gated metric that could not be judged for some benchmarks, and why."""
+    missing: dict[str, dict[str, list[str]]] = {}
+    for row in comparison.rows:
+        if row.metric in comparison.gated and row.verdict is Verdict.UNAVAILABLE:
+            by_reason = missing.setdefault(row.metric, {})
+            by_reason.setdefault(one_line(row.reason, TEXT_LIMIT), []).append(row.benchmark)
+    lines = []
+    for metric, by_reason in sorted(missing.items()):
+        for reason, names in sorted(by_reason.items()):
+            which = ", ".join(one_line(n, NAME_LIMIT) for n in names[:5])
+            more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+            lines.append(f"the {metric} gate did not run for {which}{more}: {reason}")
+    return lines
 
 
 def regressions(rows: Iterable[Row], gated: Iterable[str]) -> list[Row]:

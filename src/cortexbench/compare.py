@@ -121,7 +121,9 @@ def benchmark_rows(sides: Sides, config: Mapping[str, Any]) -> list[Row]:
             require_same_environment=bool(section["require_same_environment"]),
             judged=judged,
         )
-        judged[metric.name] = metric.rule.judge(metric, sides, settings)
+        row = metric.rule.judge(metric, sides, settings)
+        if row is not None:  # None: the metric was not measured on either side
+            judged[metric.name] = row
     counts = {
         "n_workers_baseline": sides.per_process(metrics.TIME, "baseline").size,
         "n_workers_current": sides.per_process(metrics.TIME, "current").size,

@@ -14,12 +14,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from cortexbench.errors import UserError
 from cortexbench.verdicts import Verdict
+
+if TYPE_CHECKING:  # pandas is imported where frames are made, not to import this
+    import pandas as pd
 
 
 class Mode(StrEnum):
@@ -78,6 +79,8 @@ INT_COLUMNS = tuple(f.name for f in fields(Row) if f.type == "int")
 
 def rows_frame(rows: Iterable[Row]) -> pd.DataFrame:
     """Rows as a frame with the canonical columns and types (enums as their text)."""
+    import pandas as pd
+
     # Rows are flat: a tuple per row (dataclasses.asdict deep-copies, 100x slower here).
     text = {"verdict", "budget_status", "mode"}
     records = [

@@ -65,9 +65,14 @@ def render_report(comparison: Comparison, summary: pd.DataFrame, *, max_chars: i
         _baseline_section(comparison),
         _rerun_section(comparison, sorted(verdicts)),
     ]
+    columns = _metric_columns(comparison)
+    table = _table_rows(rows, verdicts, comparison.gated)
+    for row, name in zip(table, _table_order(verdicts), strict=True):
+        row[-1:-1] = [_metric_cell(rows[name], metric) for metric in columns]
+    headers = (*TABLE_HEADERS[:-1], *columns, TABLE_HEADERS[-1])
     return fit(
         _headline(comparison, rows, verdicts),
-        padded_table(TABLE_HEADERS, _table_rows(rows, verdicts, comparison.gated)),
+        padded_table(headers, table),
         [s for s in sections if s],
         _footer(comparison),
         max_chars,
@@ -142,10 +147,36 @@ def _regression_label(name: str, rows: list[Row], gated: tuple[str, ...]) -> str
     return f"{escape_markdown(name, NAME_LIMIT)} {', '.join(described)}"
 
 
+def _table_order(verdicts: dict[str, Verdict]) -> list[str]:
+    """Most severe first: a size cut drops the unchanged rows."""
+    return sorted(verdicts, key=lambda n: (verdicts[n].severity, n))
+
+
+def _metric_columns(comparison: Comparison) -> list[str]:
+    """Gated metrics besides time that this comparison judged: each gets a column."""
+    present = {row.metric for row in comparison.rows}
+    return [
+        m.name
+        for m in metrics.METRICS
+        if m.name != metrics.TIME.name
+        and m.name in comparison.gated
+        and m.name in present
+        and m.probe is not None
+    ]
+
+
+def _metric_cell(rows: list[Row], metric: str) -> str:
+    row = next((r for r in rows if r.metric == metric), None)
+    if row is None:
+        return fmt.MISSING
+    if not fmt.is_finite_number(row.change):
+        return row.verdict.label()
+    return f"{row.verdict.emoji} {metrics.get(metric).rule.headline_change(row)}"
+
+
 def _table_rows(rows: Rows, verdicts: dict[str, Verdict], gated: tuple[str, ...]) -> list[list]:
-    names = sorted(verdicts, key=lambda n: (verdicts[n].severity, n))
     table = []
-    for name in names:
+    for name in _table_order(verdicts):
         time = next((r for r in rows[name] if r.metric == metrics.TIME.name), None)
         verdict = verdicts[name]
         cell = verdict.label()

@@ -13,9 +13,12 @@ import math
 from dataclasses import dataclass
 from functools import cache
 from statistics import NormalDist
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where frames are made, not to import this
+    import pandas as pd
 
 # Exact U distribution costs about min(n, m) * n * m big-integer operations: 50 x 50 x 50.
 EXACT_U_BUDGET = 125_000

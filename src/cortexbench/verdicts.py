@@ -17,6 +17,7 @@ class Verdict(StrEnum):
     IMPROVED = "improved"
     UNCHANGED = "unchanged"
     INFO = "info"  # a metric that is shown and never judged
+    UNAVAILABLE = "unavailable"  # a metric that could not be measured: its gate did not run
 
     @property
     def severity(self) -> int:
@@ -41,6 +42,11 @@ class Verdict(StrEnum):
         """``❌ regressed``: how a table cell shows it."""
         return f"{self.emoji} {self.value}"
 
+    @property
+    def judged(self) -> bool:
+        """Whether it is a judgement of a change (the benchmark's verdict takes it into account)."""
+        return self not in (Verdict.INFO, Verdict.UNAVAILABLE)
+
     @classmethod
     def most_severe(cls, verdicts: Iterable[Verdict]) -> Verdict:
         """The most severe of ``verdicts``; ``unchanged`` when there are none."""
@@ -57,4 +63,5 @@ _EMOJI = {
     Verdict.IMPROVED: "🚀",
     Verdict.UNCHANGED: "✅",
     Verdict.INFO: "ℹ️",
+    Verdict.UNAVAILABLE: "🚫",
 }

@@ -50,8 +50,12 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 
 def engine_files() -> list[str]:
     """Measurement engine sources, wherever this cortexbench is installed: a change to how we
-    measure invalidates every measurement."""
-    files = [*(PACKAGE_DIR / "measure").glob("*.py"), PACKAGE_DIR / "environment.py"]
+    measure invalidates every measurement. The metrics count too: one may measure itself."""
+    files = [
+        *(PACKAGE_DIR / "measure").glob("*.py"),
+        *(PACKAGE_DIR / "metrics").glob("*.py"),
+        PACKAGE_DIR / "environment.py",
+    ]
     return sorted(str(path) for path in files)
 
 

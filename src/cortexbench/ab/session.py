@@ -21,6 +21,8 @@ from cortexbench.config import benchmark_settings, run_keys, split_run_key
 from cortexbench.environment import fingerprint, git_info
 from cortexbench.errors import UserError
 from cortexbench.measure.lock import exclusive_benchmark
+from cortexbench.measure.worker_env import worker_environment
+from cortexbench.metrics.base import Settings, Sides
 from cortexbench.verdicts import Verdict
 
 Progress = Callable[[str], None]
@@ -65,6 +67,7 @@ def run_ab(
     rows: list[Row] = []
     processes: list[pd.DataFrame] = []
     stages_meta: dict[str, list[dict[str, Any]]] = {}
+    machine = fingerprint()
     with exclusive_benchmark(on_wait=lambda p: say(f"A/B: waiting for another benchmark ({p})")):
         for key in keys:
             name, case = split_run_key(key)
@@ -83,6 +86,7 @@ def run_ab(
             rows.append(
                 time_row(key, case, pd.concat(frames, ignore_index=True), stages, settings_ab)
             )
+            rows.extend(probe_rows(config, key, case, settings, sides, machine, say))
 
     comparison = ab_comparison(
         config,
@@ -91,11 +95,72 @@ def run_ab(
         measured=Measured(commit=head["commit"], dirty=bool(changed), changed=tuple(changed)),
         seed=seed,
         stages=stages_meta,
-        environment=fingerprint(),
+        environment=machine,
         keys=keys,
     )
     all_processes = pd.concat(processes, ignore_index=True) if processes else pd.DataFrame()
     return comparison, all_processes
+
+
+def probe_rows(
+    config: Mapping[str, Any],
+    key: str,
+    case: str,
+    settings: Mapping[str, Any],
+    sides: Mapping[str, Side],
+    machine: Mapping[str, Any],
+    say: Progress,
+) -> list[Row]:
+    """The metrics that measure themselves (instruction counts), on both sides, judged by
+    their own rules as against a stored baseline: deterministic counts need no pairing."""
+    probes = metrics.probes()
+    if not probes:
+        return []
+    count = config["ab"]["probe_processes"]
+    measured = {**settings, "instructions": {**settings["instructions"], "processes": count}}
+    env = worker_environment(settings)
+    records = {
+        side: {p.name: p.measure(measured, env, sides[side].kernels_root, say) for p in probes}
+        for side in ("base", "head")
+    }
+
+    def environment(side: str) -> dict[str, Any]:
+        extra = {k: v for p in probes for k, v in p.environment(records[side][p.name]).items()}
+        return {
+            **machine,
+            "threads": settings["threads"],
+            "tune_allocator": settings["tune_allocator"],
+            **extra,
+        }
+
+    both = Sides(
+        name=key,
+        current=(None, {"probes": records["head"], "environment": environment("head")}),
+        current_row={"case": case},
+        baseline_row={"case": case},
+        baseline_samples=None,
+        baseline_meta={"probes": records["base"]},
+        baseline_env=environment("base"),
+        has_baseline=True,
+        summary_only=False,
+    )
+    rows = []
+    for metric in metrics.METRICS:
+        if metric.probe is None:
+            continue
+        judged = metric.rule.judge(
+            metric,
+            both,
+            Settings(
+                threshold=metric.threshold(config, split_run_key(key)[0]),
+                confidence=math.nan,
+                require_same_environment=True,
+                judged={},
+            ),
+        )
+        if judged is not None:
+            rows.append(judged.with_(mode=Mode.AB))
+    return rows
 
 
 def ab_comparison(

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from cortexbench.check import FAIL_ON, failures, passed_message
+    from cortexbench.check import FAIL_ON, failures, gates_not_run, passed_message
     from cortexbench.comparison import read_comparison
     from cortexbench.config import optional_config
 
@@ -44,6 +44,8 @@ def handle(args: argparse.Namespace) -> int:
     lines = failures(comparison, fail_on)
     for line in lines:
         print(line)
+    for line in gates_not_run(comparison):
+        print(f"note: {line}")
     if lines:
         return 1
     print(passed_message(comparison, fail_on))

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from cortexbench import metrics
 from cortexbench.environment import derived_testbed, git_info
 from cortexbench.measure.lock import exclusive_benchmark
 from cortexbench.measure.worker_env import recorded, worker_environment
@@ -124,6 +125,14 @@ def run_benchmark(
                 + (f", {failed} failed" if failed else "")
             )
         run_ended = time.time_ns()
+        # Measurements of their own (instruction counts), still under the lock: they load the
+        # machine. A benchmark whose every worker failed has nothing to count.
+        root = kernels_root or str(Path.cwd())
+        probes = (
+            {p.name: p.measure(settings, env, root, say) for p in metrics.probes()}
+            if results
+            else {}
+        )
 
     samples = pd.DataFrame.from_records(rows, columns=list(SAMPLE_COLUMNS))
     first = results[0] if results else {}
@@ -145,7 +154,14 @@ def run_benchmark(
             **(first.get("environment") or {}),
             "threads": settings["threads"],
             "tune_allocator": settings["tune_allocator"],
+            **{
+                key: value
+                for p in metrics.probes()
+                if p.name in probes
+                for key, value in p.environment(probes[p.name]).items()
+            },
         },
+        "probes": probes,
         "measurement": {
             "timer": "time.perf_counter_ns",
             "gc_disabled": True,

@@ -188,7 +188,14 @@ def measure_interleaved(spec: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     spec_path, result_path = (argv or sys.argv[1:])[:2]
     spec = json.loads(Path(spec_path).read_text())
-    result = measure_interleaved(spec) if spec.get("sides") else measure(spec)
+    if spec.get("probe"):  # a metric's own measurement process (cortexbench.metrics)
+        from cortexbench import metrics
+
+        result = metrics.probe(spec["probe"]).inside(spec)
+    elif spec.get("sides"):
+        result = measure_interleaved(spec)
+    else:
+        result = measure(spec)
     Path(result_path).write_text(json.dumps(result, allow_nan=True))
     return 0
 

@@ -7,7 +7,7 @@ in :data:`METRICS`; compare, check, report and the summary take it from here.
 from __future__ import annotations
 
 from cortexbench import formatting as fmt
-from cortexbench.metrics.base import Informational, Metric
+from cortexbench.metrics.base import Informational, Metric, Probe
 from cortexbench.metrics.error_rate import ERROR_RATE
 from cortexbench.metrics.memory import MEMORY, PEAK_RSS
 from cortexbench.metrics.time import THROUGHPUT, TIME
@@ -31,6 +31,19 @@ def get(name: str) -> Metric:
         rule=Informational(),
         summary_column=name,
     )
+
+
+def probes() -> list[Probe]:
+    """The measurements of their own that metrics need, each once (metrics may share one)."""
+    found: dict[str, Probe] = {}
+    for metric in METRICS:
+        if metric.probe is not None:
+            found.setdefault(metric.probe.name, metric.probe)
+    return list(found.values())
+
+
+def probe(name: str) -> Probe:
+    return next(p for p in probes() if p.name == name)
 
 
 def gated_by_default() -> tuple[str, ...]:

@@ -13,17 +13,19 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
-import pandas as pd
 
 from cortexbench import formatting as fmt
 from cortexbench.comparison import Row
 from cortexbench.stats import hodges_lehmann_shift
 from cortexbench.verdicts import Verdict
 
-Run = tuple[pd.DataFrame, dict[str, Any]]
+if TYPE_CHECKING:  # pandas is imported where frames are made, not to import this
+    import pandas as pd
+
+Run = tuple["pd.DataFrame", dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class Metric:
     benchmark_setting: str | None = None  # benchmarks.<name>.<key> overrides it
     # Environment keys whose difference makes the two sides' values incomparable.
     environment_keys: tuple[str, ...] = ()
+    # Its own measurement (None: taken from the timing workers' samples and metadata).
+    probe: Probe | None = None
 
     def threshold(self, config: Mapping[str, Any], benchmark: str) -> float:
         """This metric's threshold for ``benchmark`` (a validated config: defaults filled)."""
@@ -79,8 +83,35 @@ class Metric:
         return float(config["compare"][self.setting])
 
 
+class Probe(Protocol):
+    """A measurement of its own, taken in the run job after the timing workers (under the same
+    machine-wide lock), in processes of its own. What it returns is the run's record of it,
+    ``meta["probes"][name]``; a probe that cannot run says why there, and never fails the run.
+    """
+
+    name: str
+
+    def measure(
+        self,
+        settings: Mapping[str, Any],
+        env: Mapping[str, str],
+        kernels_root: str,
+        say: Callable[[str], None],
+    ) -> dict[str, Any]: ...
+
+    def environment(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """What the record adds to the run's environment (compared like the rest of it)."""
+        ...
+
+    def inside(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """What the probe's own process does (``python -m cortexbench.measure.worker``)."""
+        ...
+
+
 class Rule(Protocol):
-    def judge(self, metric: Metric, sides: Sides, settings: Settings) -> Row: ...
+    def judge(self, metric: Metric, sides: Sides, settings: Settings) -> Row | None:
+        """The metric's row; None when neither side measured it (no row at all)."""
+        ...
 
     def describe_regression(self, metric: Metric, row: Row) -> str: ...
 
@@ -143,14 +174,23 @@ class Sides:
             return cached
         samples = self.current_samples if side == "current" else self.baseline_samples
         meta = self.current_meta if side == "current" else self.baseline_meta
-        empty = samples is None or samples.empty or metric.per_process is None
-        values = np.array([]) if empty else metric.per_process(samples, meta)
+        no_samples = samples is None or samples.empty
+        if metric.per_process is None or (metric.probe is None and no_samples):
+            values = np.array([])
+        else:
+            values = metric.per_process(samples, meta)
         self._per_process[key] = values
         return values
 
     def summary_value(self, column: str | None, side: str) -> float:
         row = self.current_row if side == "current" else self.baseline_row
         return fmt.as_float(row.get(column)) if column else math.nan
+
+    def probe_record(self, name: str, side: str) -> Mapping[str, Any] | None:
+        """What probe ``name`` recorded on one side (None: it did not run there)."""
+        meta = self.current_meta if side == "current" else self.baseline_meta
+        record = (meta.get("probes") or {}).get(name)
+        return record if isinstance(record, Mapping) else None
 
     @cached_property
     def broken(self) -> bool:

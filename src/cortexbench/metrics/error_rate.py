@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from cortexbench import formatting as fmt
 from cortexbench.metrics.base import AbsoluteChange, Budget, Metric
+
+if TYPE_CHECKING:  # pandas is imported where frames are made, not to import this
+    import pandas as pd
 
 
 def failed_share(samples: pd.DataFrame, meta: Mapping[str, Any]) -> float:

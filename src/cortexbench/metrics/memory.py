@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from cortexbench import formatting as fmt
 from cortexbench.metrics.base import Budget, Informational, Metric, RelativeChange
+
+if TYPE_CHECKING:  # pandas is imported where frames are made, not to import this
+    import pandas as pd
 
 BYTES_PER_MB = 1024 * 1024
 # tracemalloc peaks jitter by a few KiB; growth below 64 KiB is noise whatever the ratio.
