@@ -9,10 +9,19 @@ from __future__ import annotations
 from cortexbench import formatting as fmt
 from cortexbench.metrics.base import Informational, Metric, Probe
 from cortexbench.metrics.error_rate import ERROR_RATE
+from cortexbench.metrics.instructions import ESTIMATED_CYCLES, INSTRUCTIONS
 from cortexbench.metrics.memory import MEMORY, PEAK_RSS
 from cortexbench.metrics.time import THROUGHPUT, TIME
 
-METRICS: tuple[Metric, ...] = (TIME, THROUGHPUT, MEMORY, PEAK_RSS, ERROR_RATE)
+METRICS: tuple[Metric, ...] = (
+    TIME,
+    THROUGHPUT,
+    MEMORY,
+    PEAK_RSS,
+    ERROR_RATE,
+    INSTRUCTIONS,
+    ESTIMATED_CYCLES,
+)
 BY_NAME = {metric.name: metric for metric in METRICS}
 # A kernel's own metrics (Benchmark.metrics) are shown with this prefix and never judged.
 CUSTOM_PREFIX = "custom."
