@@ -30,7 +30,13 @@ GIT_IDENTITY = {
 }
 # Small enough that the whole suite stays fast; large enough to exercise every stage.
 TINY_CONFIG = {
-    "measurement": {"workers": 2, "warmup_ops": 1, "memory_ops": 1},
+    # Instruction counts cost seconds under valgrind: tests/test_instructions.py counts them.
+    "measurement": {
+        "workers": 2,
+        "warmup_ops": 1,
+        "memory_ops": 1,
+        "instructions": {"enabled": False},
+    },
     "benchmarks": {
         "ttfs_encoding": {"iterations": 6, "seed": 1},
         "column_allocation": {"iterations": 4, "seed": 2},
@@ -137,3 +143,14 @@ def make_kernels_root(root: Path, kernels: dict[str, tuple[str, str]]) -> Path:
         )
         (package / f"{name}.py").write_text(source)
     return root
+
+
+def require_engine(name: str, problem: str | None) -> None:
+    """Skip a test that needs a real engine (valgrind, act, a browser) where it is missing;
+    with CORTEXBENCH_REQUIRE_<NAME>=1 (set by .ci/run) the missing engine fails it instead."""
+    if problem is None:
+        return
+    message = f"{name} is not available here: {problem}"
+    if os.environ.get(f"CORTEXBENCH_REQUIRE_{name.upper()}") == "1":
+        pytest.fail(message)
+    pytest.skip(message)

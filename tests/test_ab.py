@@ -138,7 +138,7 @@ def ab_repo(tmp_path: Path) -> Path:
     )
     (repo / "config").mkdir()
     (repo / "config" / "config.yaml").write_text(
-        "measurement: {workers: 1, warmup_ops: 3}\n"
+        "measurement: {workers: 1, warmup_ops: 3, instructions: {enabled: false}}\n"
         "benchmarks:\n  steady: {iterations: 15}\n  slowed: {iterations: 15}\n"
         "ab: {pairs: 8, confidence: 0.95, seed: 5}\n"
     )

@@ -16,7 +16,13 @@ from tests.conftest import cortexbench, make_kernels_root
 
 
 def settings_for(name: str, iterations: int = 6, **measurement) -> dict:
-    measurement = {"workers": 2, "warmup_ops": 1, "memory_ops": 1, **measurement}
+    measurement = {
+        "workers": 2,
+        "warmup_ops": 1,
+        "memory_ops": 1,
+        "instructions": {"enabled": False},
+        **measurement,
+    }
     config = validate_config(
         {"measurement": measurement, "benchmarks": {name: {"iterations": iterations}}}
     )

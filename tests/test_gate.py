@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from cortexbench.store.versions import BaselineStore
-from tests.conftest import TINY_CONFIG, snakemake, write_config
+from tests.conftest import TINY_CONFIG, require_engine, snakemake, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -77,3 +77,58 @@ def test_check_fails_naming_only_the_slowed_benchmark(project: Path):
     report = (project / "results" / "report.md").read_text()
     assert report.startswith("<!--")
     assert "ttfs" in report.splitlines()[1] or "regress" in report.lower()
+
+
+# The daily run's gate: instruction counts, memory and errors against the stored baseline; wall
+# time is reported as a trend. A few hundred extra interpreter steps per operation (about 2 %
+# more instructions for TTFS encoding) must fail it, naming that benchmark only.
+INSTRUCTION_GATE = {
+    **TINY_CONFIG,
+    "measurement": {
+        **TINY_CONFIG["measurement"],
+        "instructions": {"enabled": True, "processes": 2, "ops": 3},
+    },
+    "check": {"gate": ["instructions", "memory", "error_rate"]},
+}
+A_LITTLE_MORE = """
+
+import dataclasses as _dataclasses
+import itertools as _itertools
+
+_once = BENCHMARK.operation
+
+
+def _a_little_more(inputs):
+    for _ in _itertools.repeat(None, 200):
+        pass
+    return _once(inputs)
+
+
+BENCHMARK = _dataclasses.replace(BENCHMARK, operation=_a_little_more)
+"""
+
+
+def test_the_instruction_gate_fails_a_small_change_naming_only_that_benchmark(project: Path):
+    from tests.test_instructions import valgrind_problem
+
+    require_engine("valgrind", valgrind_problem())
+    write_config(project, INSTRUCTION_GATE)
+    snakemake(project, "--cores", "4", "update_baseline")
+    unchanged = snakemake(project, "--cores", "4", "--forcerun", "run_benchmark", "check")
+    assert "check passed" in unchanged.stdout, unchanged.stdout
+    rows = pd.read_parquet(project / "results" / "comparison.parquet")
+    counted = rows[rows["metric"] == "instructions"]
+    assert set(counted["verdict"]) == {"unchanged"}, counted[["benchmark", "reason"]].to_string()
+
+    kernel = project / "kernels" / "ttfs_encoding.py"
+    kernel.write_text(kernel.read_text() + A_LITTLE_MORE)
+    done = snakemake(project, "--cores", "4", "check", check=False)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    failing = [line for line in output.splitlines() if ": regressed" in line]
+    assert failing and all(
+        line.startswith("ttfs_encoding: regressed: instructions +") for line in failing
+    ), output
+    rows = pd.read_parquet(project / "results" / "comparison.parquet")
+    row = rows[(rows["metric"] == "instructions") & (rows["benchmark"] == "ttfs_encoding")]
+    assert 0.005 < row["change"].iat[0] < 0.05

@@ -71,6 +71,7 @@ class Lab:
                 "warmup_ops": 0,
                 "memory_ops": 1,
                 "worker_timeout_s": timeout_s,
+                "instructions": {"enabled": False},
             },
             "benchmarks": {
                 "flaky": {"iterations": ITERATIONS, "budget": {"max_error_rate": 0.1}},

@@ -353,7 +353,13 @@ def test_random_text_as_a_legacy_baseline(text):
 # --- config ------------------------------------------------------------------------------------
 
 GOOD_CONFIG = {
-    "measurement": {"workers": 2, "warmup_ops": 1, "memory_ops": 1, "worker_timeout_s": 60},
+    "measurement": {
+        "workers": 2,
+        "warmup_ops": 1,
+        "memory_ops": 1,
+        "worker_timeout_s": 60,
+        "instructions": {"enabled": False},
+    },
     "benchmarks": {
         "x": {"iterations": 10, "seed": 3, "case": {"n": 5}, "budget": {"max_ms_per_op": 1}},
         "y": {"iterations": 4, "threshold": 0.1},

@@ -35,7 +35,12 @@ pytestmark = pytest.mark.slow
 BENCHMARKS = ("slow_a", "slow_b", "slow_c")
 KERNEL = ("import time\ntime.sleep(0.02)\nreturn np.sort(x)", "None")
 CONFIG = {
-    "measurement": {"workers": 2, "warmup_ops": 1, "memory_ops": 1},
+    "measurement": {
+        "workers": 2,
+        "warmup_ops": 1,
+        "memory_ops": 1,
+        "instructions": {"enabled": False},
+    },
     "benchmarks": {name: {"iterations": 10, "seed": i} for i, name in enumerate(BENCHMARKS)},
 }
 SECRETS = {
