@@ -52,21 +52,27 @@ CI_CONFIG ?= config/config.yaml
 CI_LOCAL_ARGS ?=
 CI_ENV = BIN=$(BIN) CORES=$(CORES) CI_CONFIG=$(CI_CONFIG)
 
-.PHONY: ci-install ci-baselines ci-ab ci-bench ci-report ci-check ci-baseline ci-local ci-lint
+.PHONY: ci-install ci-valgrind ci-baselines ci-ab ci-bench ci-report ci-check ci-baseline ci-local ci-lint
 
 ci-install: $(STAMP)
+
+# Instruction counts run under valgrind (its headers and gcc build the client-request helper).
+ci-valgrind:
+	@command -v valgrind >/dev/null && test -f /usr/include/valgrind/callgrind.h \
+		|| { sudo apt-get update -qq && sudo apt-get install -y -qq valgrind; }
 
 # Protected main: the stored baselines come from $(BASELINE_BRANCH) instead of this checkout.
 ci-baselines: $(STAMP)
 	$(CI_ENV) ci/ci.sh baselines
 
-# Pull requests: this tree's kernels against the merge base's, in the same job.
+# Pull requests and pushes to main: this tree's kernels against the merge base's (or the commit
+# before the push), in the same job.
 ci-ab: $(STAMP)
 	$(CI_ENV) ci/ci.sh ab
 
 # The suite, compared with the stored baseline: results/report.md and results/plots.
 ci-bench: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --configfile=$(CI_CONFIG)
+	$(CI_ENV) ci/ci.sh bench
 
 ci-report: $(STAMP)
 	$(CI_ENV) ci/ci.sh report

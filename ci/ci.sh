@@ -2,7 +2,9 @@
 # The steps of .github/workflows/benchmarks.yml that take more than one command. Called by the
 # Makefile's ci-* targets, which pass BIN, CORES and CI_CONFIG; `make ci-local` rehearses them.
 #
-#   ci/ci.sh ab          same-job A/B of the pull request against its merge base
+#   ci/ci.sh ab          same-job A/B: a pull request against its merge base, a push against
+#                        the commit before it
+#   ci/ci.sh bench       the suite against the stored baseline
 #   ci/ci.sh report      comment body, pr.json and the job summary
 #   ci/ci.sh check       the regression check(s); fails the job
 #   ci/ci.sh baselines   take the stored baselines from $BASELINE_BRANCH (protected main)
@@ -19,9 +21,25 @@ STATE=results/ci # what one step tells the next (the A/B base); uploaded with th
 PUSH_ATTEMPTS=${PUSH_ATTEMPTS:-5}
 PUSH_RETRY_DELAY=${PUSH_RETRY_DELAY:-2} # seconds, times the attempt squared, plus jitter
 
+# Against the stored baseline CI gates on what is deterministic (instruction counts) and on
+# memory and errors; wall time is gated by the same-job A/B, and reported here as a trend.
+STORED_GATE=${STORED_GATE:-instructions,memory,error_rate}
+
 snakemake_ci() {
+    # One --config (a second would replace the first), with the stored gate added to it;
     # --configfile=X, not --configfile X: the option takes several files and would eat targets.
-    "$BIN/snakemake" --cores "$CORES" "$@" --configfile="$CI_CONFIG"
+    local gate arg args=() found=0
+    gate=$(printf '"%s",' ${STORED_GATE//,/ })
+    gate="compare={\"gate\": [${gate%,}]}"
+    for arg in "$@"; do
+        args+=("$arg")
+        if [[ $arg == --config ]]; then
+            args+=("$gate")
+            found=1
+        fi
+    done
+    ((found)) || args+=(--config "$gate")
+    "$BIN/snakemake" --cores "$CORES" "${args[@]}" --configfile="$CI_CONFIG"
 }
 
 cortexbench() {
@@ -42,22 +60,45 @@ summary() { # append stdin to the job summary, when there is one
 ab_base() { [[ -f $STATE/ab-base ]] && cat "$STATE/ab-base"; }
 
 step_ab() {
-    local base_ref=${GITHUB_BASE_REF:?the A/B runs on pull requests (GITHUB_BASE_REF is unset)}
     local base
-    # The checkout is the merge commit; its merge base with the target branch is the target's
-    # commit the pull request is measured against.
-    base=$(git merge-base HEAD "refs/remotes/origin/$base_ref")
+    case ${GITHUB_EVENT_NAME:-} in
+    pull_request)
+        # The checkout is the merge commit; its merge base with the target branch is the
+        # target's commit the pull request is measured against.
+        base=$(git merge-base HEAD "refs/remotes/origin/${GITHUB_BASE_REF:?GITHUB_BASE_REF is unset}")
+        echo "A/B: this tree's kernels against the merge base $base (origin/$GITHUB_BASE_REF)"
+        ;;
+    push)
+        # The commit the branch pointed at before this push (all zeros for a new branch).
+        base=${PUSH_BEFORE:-}
+        if [[ ! $base =~ ^[0-9a-f]{40,64}$ || $base =~ ^0+$ ]] ||
+            ! git cat-file -e "$base^{commit}" 2>/dev/null; then
+            echo "A/B: no commit before this push to compare with (before: ${base:-none}); skipped"
+            return 0
+        fi
+        echo "A/B: this push against the commit before it, $base"
+        ;;
+    *)
+        echo "the A/B runs on pull requests and pushes, not on ${GITHUB_EVENT_NAME:-no event}" >&2
+        return 2
+        ;;
+    esac
     mkdir -p "$STATE"
     printf '%s\n' "$base" >"$STATE/ab-base"
-    echo "A/B: this tree's kernels against the merge base $base (origin/$base_ref)"
     snakemake_ci "results/ab/$base/report.md" --config "base=$base"
+}
+
+step_bench() {
+    snakemake_ci
 }
 
 step_report() {
     local base sections=()
     mkdir -p "$STATE"
     if base=$(ab_base); then
-        sections+=(--section "Same-job A/B against the merge base ${base:0:12}"
+        local against="the merge base"
+        [[ ${GITHUB_EVENT_NAME:-} == push ]] && against="the commit before the push"
+        sections+=(--section "Same-job A/B against $against ${base:0:12}"
             "results/ab/$base/report.md")
         sections+=(--section "Against the stored baseline" results/report.md)
     else
@@ -196,9 +237,9 @@ step_publish() {
 }
 
 case ${1:-} in
-ab | report | check | baselines | publish) "step_$1" ;;
+ab | bench | report | check | baselines | publish) "step_$1" ;;
 *)
-    echo "usage: $0 ab|report|check|baselines|publish" >&2
+    echo "usage: $0 ab|bench|report|check|baselines|publish" >&2
     exit 2
     ;;
 esac

@@ -7,8 +7,9 @@ environment (event, refs, job summary, output files, artifact store):
 1. pull_request (label ``benchmark`` added): every step of the benchmark job, in order;
    then the comment workflow, twice, against a fake API: it creates the comment, then
    updates the same one.
-2. push to main (the pull request merged): the benchmark job again, then the baseline job,
-   with ``CI_DRY_RUN=1``: it makes the baseline commit and shows it, and pushes nothing.
+2. push to main (the pull request merged): the benchmark job again, with its A/B against the
+   commit before the push, then the baseline job, with ``CI_DRY_RUN=1``: it makes the baseline
+   commit and shows it, and pushes nothing.
 
 ``run:`` steps run for real (``make ci-*``, with the tiny config of ``--config``); ``uses:``
 steps are stood in for: checkout is the scratch clone, setup-python is this .venv, artifacts
@@ -517,7 +518,8 @@ def main(argv: list[str] | None = None) -> int:
     runner = Runner(work / "logs", work / "artifacts" / "push", api, extra_env)
     runner.verbose = args.verbose
     workspace = checkout(work, "push", "refs/heads/main", refs["origin"])
-    github = github_context("push", refs, {"ref": "refs/heads/main", "after": refs["merge"]})
+    push = {"ref": "refs/heads/main", "before": refs["base"], "after": refs["merge"]}
+    github = github_context("push", refs, push)
     results["push"] = runner.run_job(benchmarks, "benchmark", github, workspace)
     # A job of its own: a fresh runner, with only the artifact carried over.
     workspace = checkout(work, "push-baseline", "refs/heads/main", refs["origin"])

@@ -324,6 +324,24 @@ def test_report_on_main_is_the_stored_baseline_report_and_no_pr_json(tmp_path):
     assert not (tmp_path / "results/ci/pr.json").exists()
 
 
+@pytest.mark.parametrize(
+    "before",
+    ["0" * 40, "", "not-a-commit", "f" * 40],  # a new branch, none, garbage, a commit not here
+)
+def test_a_push_with_no_commit_before_it_here_skips_the_ab_and_says_so(tmp_path, before):
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "commit", "-q", "--allow-empty", "-m", "first")
+    done = ci_sh(tmp_path, "ab", GITHUB_EVENT_NAME="push", PUSH_BEFORE=before)
+    assert done.returncode == 0, done.stderr
+    assert "no commit before this push to compare with" in done.stdout
+    assert not (tmp_path / "results" / "ci" / "ab-base").exists()  # the check gates on no A/B
+
+
+def test_the_ab_refuses_an_event_it_does_not_run_on(tmp_path):
+    done = ci_sh(tmp_path, "ab", GITHUB_EVENT_NAME="schedule")
+    assert done.returncode == 2 and "not on schedule" in done.stderr
+
+
 # --- ci/gha.py: the expression evaluator of the rehearsal ---------------------------------------
 
 

@@ -387,14 +387,16 @@ def test_command_against_the_imported_legacy_json(tmp_path, monkeypatch):
     assert read_comparison(Path("c.parquet")).against.summary_only is True
 
 
-def test_check_gate_chooses_the_metrics_that_gate():
+def test_compare_gate_chooses_the_metrics_that_gate():
     base = [make_run("mem", seed=1, memory_mb=4.0)]
     cur = [make_run("mem", seed=2, memory_mb=8.0)]
     gated = run_compare(cur, base)[1]
     assert benchmark_verdicts(gated)["mem"] == "regressed"
-    config = {**CONFIG, "check": {"gate": ["time"]}}
+    config = {**CONFIG, "compare": {**CONFIG["compare"], "gate": ["time"]}}
     time_only = run_compare(cur, base, config)[1]
     assert time_only.gated == ("time",)
     assert benchmark_verdicts(time_only)["mem"] == "unchanged"
-    with pytest.raises(UserError, match=r"'check\.gate': 'peak_rss' is not a metric that can gate"):
-        run_compare(cur, base, {**CONFIG, "check": {"gate": ["peak_rss"]}})
+    with pytest.raises(
+        UserError, match=r"'compare\.gate': 'peak_rss' is not a metric that can gate"
+    ):
+        run_compare(cur, base, {**CONFIG, "compare": {**CONFIG["compare"], "gate": ["peak_rss"]}})

@@ -88,7 +88,7 @@ INSTRUCTION_GATE = {
         **TINY_CONFIG["measurement"],
         "instructions": {"enabled": True, "processes": 2, "ops": 3},
     },
-    "check": {"gate": ["instructions", "memory", "error_rate"]},
+    "compare": {"gate": ["instructions", "memory", "error_rate"]},
 }
 A_LITTLE_MORE = """
 

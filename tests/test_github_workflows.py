@@ -324,7 +324,9 @@ def test_the_benchmark_job_steps_in_order(benchmarks):
     order = [r for r in runs_ if r]
     assert order.index("make ci-ab") < order.index("make ci-report") < order.index("make ci-check")
     ab = next(step for step in job if step.get("run") == "make ci-ab")
-    assert ab["if"] == "github.event_name == 'pull_request'"
+    assert ab["if"] == "github.event_name == 'pull_request' || github.event_name == 'push'"
+    assert ab["env"] == {"PUSH_BEFORE": "${{ github.event.before }}"}
+    assert order.index("make ci-valgrind") < order.index("make ci-bench")
     upload = uses.index("actions/upload-artifact")
     assert job[-1]["run"] == "make ci-check" and "if" not in job[-1]  # last, and fails the job
     assert upload == len(job) - 2

@@ -85,7 +85,7 @@ def compare(
         measured=_measured(current),
         against=_stored_baseline(base_meta) if baseline is not None else None,
         settings=dict(config["compare"]),
-        gated=gated_metrics(config),
+        gated=gated_metrics(config, "compare"),
         environments=environments,
         rerun={name: rerun_command(name) for name in names},
         failed_workers=_failed_workers(current),
@@ -93,16 +93,17 @@ def compare(
     )
 
 
-def gated_metrics(config: Mapping[str, Any]) -> tuple[str, ...]:
-    """The metrics whose regression fails the check: ``check.gate``, else the metrics' own."""
-    chosen = (config.get("check") or {}).get("gate")
+def gated_metrics(config: Mapping[str, Any], section: str) -> tuple[str, ...]:
+    """The metrics whose regression fails the check: ``<section>.gate`` (``compare`` for the
+    stored baseline, ``ab``), else the metrics' own defaults."""
+    chosen = (config.get(section) or {}).get("gate")
     if chosen is None:
         return metrics.gated_by_default()
     judged = [m.name for m in metrics.METRICS if not isinstance(m.rule, Informational)]
     unknown = [name for name in chosen if name not in judged]
     if unknown:
         raise UserError(
-            f"config: 'check.gate': {unknown[0]!r} is not a metric that can gate; "
+            f"config: '{section}.gate': {unknown[0]!r} is not a metric that can gate; "
             f"metrics: {', '.join(judged)}"
         )
     return tuple(chosen)

@@ -69,7 +69,9 @@ def render_report(comparison: Comparison, summary: pd.DataFrame, *, max_chars: i
     table = _table_rows(rows, verdicts, comparison.gated)
     for row, name in zip(table, _table_order(verdicts), strict=True):
         row[-1:-1] = [_metric_cell(rows[name], metric) for metric in columns]
-    headers = (*TABLE_HEADERS[:-1], *columns, TABLE_HEADERS[-1])
+    headers = [*TABLE_HEADERS[:-1], *columns, TABLE_HEADERS[-1]]
+    if metrics.TIME.name not in comparison.gated:  # e.g. CI's stored comparison: A/B gates time
+        headers[3] = "time change (trend, not gated)"
     return fit(
         _headline(comparison, rows, verdicts),
         padded_table(headers, table),

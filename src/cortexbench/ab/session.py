@@ -181,7 +181,7 @@ def ab_comparison(
         measured=measured,
         against=base,
         settings=dict(config["ab"]),
-        gated=gated_metrics(config),
+        gated=gated_metrics(config, "ab"),
         rerun={key: f"snakemake --cores 4 ab --config base={base.ref}" for key in keys},
         stages=dict(stages),
         seed=seed,

@@ -60,7 +60,7 @@ class Metric:
     rule: Rule
     lower_is_better: bool = True
     budget: Budget | None = None
-    gates: bool = False  # whether a regression fails the check by default (check.gate)
+    gates: bool = False  # whether a regression fails the check by default (compare.gate, ab.gate)
     # The summary column holding one run's value, and how it is computed from the run.
     summary_column: str | None = None
     summarize: Callable[[pd.DataFrame, Mapping[str, Any]], float] | None = None

@@ -478,7 +478,7 @@ INSTRUCTIONS = Metric(
     probe=PROBE,
 )
 
-# From the same processes' cache simulation; shown and judged, gating only if check.gate asks.
+# From the same processes' cache simulation; shown and judged, gating only if compare.gate asks.
 ESTIMATED_CYCLES = Metric(
     name="estimated_cycles",
     unit="cycles",
