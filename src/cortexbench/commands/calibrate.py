@@ -26,6 +26,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--base-reps", type=int, default=200, help="work units of the kernel")
     parser.add_argument("--ops", type=int, default=50, help="timed operations per process")
     parser.add_argument("--seed", type=int, default=0, help="seed of pair orders and trials")
+    parser.add_argument(
+        "--instruction-trials",
+        type=int,
+        default=5,
+        help="trials of the instruction metric's self-test (0: skip it)",
+    )
+    parser.add_argument(
+        "--instruction-reps",
+        type=int,
+        default=2000,
+        help="work units of its kernel, even (0.1 %% = 2)",
+    )
     parser.add_argument("--out-dir", type=Path, default=paths.CALIBRATION)
     parser.set_defaults(handler=handle)
 
@@ -70,4 +82,22 @@ def handle(args: argparse.Namespace) -> int:
     write_text(out / "detection.md", text)
     plot_detection_power(table, ab, out / "power.png")
     print(text)
+    if args.instruction_trials > 0:
+        from cortexbench.studies import instruction_detection
+
+        counted, counts, counted_meta = instruction_detection.study(
+            config["measurement"],
+            threshold=config["compare"]["instructions_threshold"],
+            base_reps=args.instruction_reps,
+            trials=args.instruction_trials,
+            progress=lambda message: print(message, file=sys.stderr, flush=True),
+        )
+        write_table(
+            out / "instructions.parquet",
+            pa.Table.from_pandas(counts, preserve_index=False),
+            {**counted_meta, "verdicts": counted.to_dict("records")},
+        )
+        text = instruction_detection.markdown(counted, counts, counted_meta)
+        write_text(out / "instructions.md", text)
+        print(text)
     return 0
