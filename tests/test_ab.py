@@ -20,7 +20,7 @@ from cortexbench.errors import UserError
 from cortexbench.verdicts import Verdict
 from tests.conftest import git, make_kernels_root
 
-JUDGE = {"threshold": 0.01, "confidence": 0.99, "max_halfwidth": 0.03}
+JUDGE = {"threshold": 0.01, "confidence": 0.99, "margin": 0.03}
 
 
 def test_clear_slowdown_is_regressed():

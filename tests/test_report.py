@@ -90,11 +90,12 @@ def test_table_matches_the_comparison(mixed):
 def test_details_hold_every_metric_environment_baseline_and_rerun(mixed):
     report = render_report(*mixed)
     for label in (
-        "average",
-        "median",
-        "p95",
-        "p99",
-        "std deviation",
+        "median of process medians",
+        "median of all samples",
+        "mean of all samples",
+        "p95 of all samples",
+        "p99 of all samples",
+        "standard deviation",
         "throughput",
         "memory per op",
         "peak RSS",
@@ -105,7 +106,7 @@ def test_details_hold_every_metric_environment_baseline_and_rerun(mixed):
         assert f"| {label}" in report, label
     assert report.count("<details>") == report.count("</details>")
     assert "nightly" in report and "b" * 40 in report
-    assert "`snakemake --cores 1 --force results/runs/slower.parquet`" in report
+    assert "`.venv/bin/snakemake --cores 1 --force results/runs/slower.parquet`" in report
     assert "RuntimeError: kernel exploded" in report
 
 

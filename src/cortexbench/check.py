@@ -18,9 +18,8 @@ TEXT_LIMIT = 300
 
 def benchmark_verdicts(comparison: Comparison) -> dict[str, Verdict]:
     """One verdict per benchmark, the most severe of its gated rows (for headlines and tables)."""
-    gated = set(comparison.gated)
     return {
-        name: Verdict.most_severe(r.verdict for r in rows if r.metric in gated and r.verdict.judged)
+        name: Verdict.most_severe(r.verdict for r in rows if r.gates and r.verdict.judged)
         for name, rows in sorted(by_benchmark(comparison.rows).items())
     }
 
@@ -29,7 +28,7 @@ def gates_not_run(comparison: Comparison) -> list[str]:
     """One line per gated metric that could not be judged for some benchmarks, and why."""
     missing: dict[str, dict[str, list[str]]] = {}
     for row in comparison.rows:
-        if row.metric in comparison.gated and row.verdict is Verdict.UNAVAILABLE:
+        if row.gates and row.verdict is Verdict.UNAVAILABLE:
             by_reason = missing.setdefault(row.metric, {})
             by_reason.setdefault(one_line(row.reason, TEXT_LIMIT), []).append(row.benchmark)
     lines = []
@@ -41,10 +40,9 @@ def gates_not_run(comparison: Comparison) -> list[str]:
     return lines
 
 
-def regressions(rows: Iterable[Row], gated: Iterable[str]) -> list[Row]:
-    """The rows of gated metrics that regressed."""
-    gated = set(gated)
-    return [r for r in rows if r.verdict is Verdict.REGRESSED and r.metric in gated]
+def regressions(rows: Iterable[Row]) -> list[Row]:
+    """The gating rows that regressed."""
+    return [r for r in rows if r.verdict is Verdict.REGRESSED and r.gates]
 
 
 def over_budget(rows: Iterable[Row]) -> list[Row]:
@@ -63,7 +61,7 @@ def failures(comparison: Comparison, fail_on: Iterable[str]) -> list[str]:
         broken = [r for r in rows if r.verdict is Verdict.BROKEN]
         if "broken" in fail_on and broken:
             parts.append(f"broken: {one_line(broken[0].reason, TEXT_LIMIT)}")
-        regressed = regressions(rows, comparison.gated)
+        regressed = regressions(rows)
         if "regressed" in fail_on and regressed:
             parts.append("regressed: " + ", ".join(describe_regression(r) for r in regressed))
         over = over_budget(rows)

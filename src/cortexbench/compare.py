@@ -14,7 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from cortexbench import metrics
+from cortexbench import formatting as fmt
+from cortexbench import metrics, paths
 from cortexbench.comparison import BudgetStatus, Comparison, Measured, Mode, Row, StoredBaseline
 from cortexbench.config import complete_config, run_key, split_run_key
 from cortexbench.environment import TIMING_KEYS
@@ -31,7 +32,7 @@ from cortexbench.paths import rerun_command
 from cortexbench.summary import summarize
 from cortexbench.verdicts import Verdict
 
-UPDATE_BASELINE = "snakemake --cores 1 update_baseline"
+UPDATE_BASELINE = f"{paths.TOOLS}snakemake --cores 1 update_baseline"
 NO_BASELINE_REASON = f"no baseline yet: create one with `{UPDATE_BASELINE}`"
 
 Run = tuple[pd.DataFrame, dict[str, Any]]
@@ -71,7 +72,7 @@ def compare(
             has_baseline=baseline is not None,
             summary_only=bool(base_meta.get("summary_only")),
         )
-        rows.extend(benchmark_rows(sides, config))
+        rows.extend(gate_rows(benchmark_rows(sides, config), config))
         environments[name] = {
             "baseline": sides.baseline_env,
             "current": sides.current_env,
@@ -90,7 +91,18 @@ def compare(
         rerun={name: rerun_command(name) for name in names},
         failed_workers=_failed_workers(current),
         baseline_summary=tuple(base_rows.values()),
+        thresholds=thresholds(config),
     )
+
+
+def thresholds(config: Mapping[str, Any]) -> dict[str, float]:
+    """The thresholds of both kinds of comparison, for a report to show side by side."""
+    return {
+        "stored_time": config["compare"]["threshold"],
+        "stored_instructions": config["compare"]["instructions_threshold"],
+        "ab_time": config["ab"]["threshold"],
+        "ab_margin": config["ab"]["equivalence_margin"],
+    }
 
 
 def gated_metrics(config: Mapping[str, Any], section: str) -> tuple[str, ...]:
@@ -107,6 +119,30 @@ def gated_metrics(config: Mapping[str, Any], section: str) -> tuple[str, ...]:
             f"metrics: {', '.join(judged)}"
         )
     return tuple(chosen)
+
+
+def gate_rows(rows: list[Row], config: Mapping[str, Any]) -> list[Row]:
+    """Mark the rows whose regression fails the check.
+
+    By default (``compare.gate`` null) wall time gates a stored comparison only where no
+    instruction counts judge the benchmark: across runs, a fresh process here runs the same
+    code at one of two speeds 1.4-1.7x apart, so time is a trend where counts are the gate.
+    """
+    gated = set(gated_metrics(config, "compare"))
+    by_metric = {row.metric: row for row in rows}
+    counted = by_metric.get(metrics.INSTRUCTIONS.name)
+    superseded = (
+        config["compare"].get("gate") is None
+        and counted is not None
+        and counted.verdict in (Verdict.UNCHANGED, Verdict.REGRESSED, Verdict.IMPROVED)
+    )
+    marked = []
+    for row in rows:
+        gates = row.metric in gated and not (superseded and row.metric == metrics.TIME.name)
+        if row.metric == metrics.TIME.name and superseded and row.metric in gated:
+            row = row.with_(reason=f"{row.reason}; a trend here: the instruction counts gate")
+        marked.append(row.with_(gates=gates))
+    return marked
 
 
 def benchmark_rows(sides: Sides, config: Mapping[str, Any]) -> list[Row]:
@@ -171,8 +207,18 @@ def _budget(row: Row, metric: Metric, budget: Mapping[str, Any]) -> dict[str, An
 
 
 def _custom_keys(sides: Sides) -> list[str]:
-    keys = set(sides.current_row) | set(sides.baseline_row)
-    return sorted(k for k in keys if str(k).startswith(CUSTOM_PREFIX))
+    """The benchmark's own custom metrics: a summary holds every benchmark's columns, and
+    another kernel's are empty here."""
+    keys = {
+        k for k in (*sides.current_row, *sides.baseline_row) if str(k).startswith(CUSTOM_PREFIX)
+    }
+    measured = [
+        k
+        for k in keys
+        if fmt.is_finite_number(sides.current_row.get(k))
+        or fmt.is_finite_number(sides.baseline_row.get(k))
+    ]
+    return sorted(measured)
 
 
 def _failed_workers(current: Mapping[str, Run]) -> dict[str, list[dict[str, Any]]]:

@@ -56,6 +56,7 @@ class Row:
     mode: Mode = Mode.BASELINE
     n_workers_baseline: int = 0
     n_workers_current: int = 0
+    gates: bool = False  # whether its regression fails the check
 
     @classmethod
     def new(cls, benchmark: str, case: str, metric: str, unit: str, **values: Any) -> Row:
@@ -75,6 +76,7 @@ def astuple_flat(row: Row) -> tuple[Any, ...]:
 
 FLOAT_COLUMNS = tuple(f.name for f in fields(Row) if f.type == "float")
 INT_COLUMNS = tuple(f.name for f in fields(Row) if f.type == "int")
+BOOL_COLUMNS = tuple(f.name for f in fields(Row) if f.type == "bool")
 
 
 def rows_frame(rows: Iterable[Row]) -> pd.DataFrame:
@@ -115,6 +117,8 @@ def rows_of(frame: pd.DataFrame, source: str = "comparison") -> list[Row]:
             values[name] = math.nan if value is None else float(value)
         for name in INT_COLUMNS:
             values[name] = int(values.get(name) or 0)
+        for name in BOOL_COLUMNS:
+            values[name] = bool(values.get(name) or False)
         values["reason"] = "" if values.get("reason") is None else str(values["reason"])
         values["case"] = str(values.get("case") or "default")
         values["unit"] = str(values.get("unit") or "")
@@ -179,6 +183,8 @@ class Comparison:
     stages: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)  # A/B
     seed: int | None = None  # A/B: the seed of the sides' order
     environment: Mapping[str, Any] = field(default_factory=dict)  # A/B: the machine
+    # Both kinds of comparison's thresholds, so a report can show them side by side.
+    thresholds: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def has_reference(self) -> bool:
@@ -227,6 +233,7 @@ class Comparison:
                 stages=dict(footer.get("stages") or {}),
                 seed=footer.get("seed"),
                 environment=dict(footer.get("environment") or {}),
+                thresholds=dict(footer.get("thresholds") or {}),
             )
         except (TypeError, ValueError, AttributeError) as exc:
             raise UserError(

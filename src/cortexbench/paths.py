@@ -22,6 +22,7 @@ LOGS = RESULTS / "logs"
 AB = RESULTS / "ab"
 CALIBRATION = RESULTS / "calibration"
 NOISE = RESULTS / "noise"
+TOOLS = ".venv/bin/"  # where `make` installs snakemake and cortexbench: hints say so
 CACHE = Path(".cortexbench")  # cached worktrees of A/B base refs
 WORKTREES = CACHE / "worktrees"
 
@@ -38,4 +39,4 @@ def ab_folder(base_commit: str) -> Path:
 
 def rerun_command(run_key: str) -> str:
     """The command that measures one benchmark case again, through the workflow."""
-    return f"snakemake --cores 1 --force {run_file(run_key)}"
+    return f"{TOOLS}snakemake --cores 1 --force {run_file(run_key)}"

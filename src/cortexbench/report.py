@@ -1,4 +1,5 @@
-"""The Markdown report for a pull-request comment: verdict first, table second, details folded.
+"""The Markdown report for a pull-request comment: the outcome first, one table of benchmarks,
+then details folded away, and only for what is not ``unchanged``.
 
 It is cut to ``max_chars``: details go first, then table rows (cortexbench.markdown.fit).
 """
@@ -14,8 +15,16 @@ import pandas as pd
 from cortexbench import formatting as fmt
 from cortexbench import metrics
 from cortexbench.check import benchmark_verdicts, describe_budget, over_budget, regressions
-from cortexbench.compare import UPDATE_BASELINE
-from cortexbench.comparison import BudgetStatus, Comparison, GitBase, Mode, Row, by_benchmark
+from cortexbench.compare import NO_BASELINE_REASON, UPDATE_BASELINE
+from cortexbench.comparison import (
+    BudgetStatus,
+    Comparison,
+    GitBase,
+    Mode,
+    Row,
+    StoredBaseline,
+    by_benchmark,
+)
 from cortexbench.environment import TIMING_KEYS
 from cortexbench.markdown import (
     MARKER,
@@ -30,20 +39,24 @@ from cortexbench.verdicts import Verdict
 
 __all__ = ["MARKER", "render_report"]
 
-TABLE_HEADERS = ("benchmark", "baseline", "current", "change (interval)", "verdict", "budget")
 NAME_LIMIT = 80
+SHORT_SHA = 8
 SAFE_NAME = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
-# The statistics of the original design, in its order: (summary column, label, formatter).
-SUMMARY_STATISTICS = (
-    ("avg_duration_ns", "average", fmt.duration_ns),
-    ("median_duration_ns", "median", fmt.duration_ns),
-    ("p95_duration_ns", "p95", fmt.duration_ns),
-    ("p99_duration_ns", "p99", fmt.duration_ns),
-    ("std_deviation_ns", "std deviation", fmt.duration_ns),
-    ("throughput", "throughput (mean)", fmt.rate),
+PRESENCE = (Verdict.BROKEN, Verdict.MISSING, Verdict.NEW)
+# The time statistics of a run, with one name each (summary column, name, formatter).
+STATISTICS = (
+    ("process_median_ns", "median of process medians", fmt.duration_ns),
+    ("median_duration_ns", "median of all samples", fmt.duration_ns),
+    ("avg_duration_ns", "mean of all samples", fmt.duration_ns),
+    ("p95_duration_ns", "p95 of all samples", fmt.duration_ns),
+    ("p99_duration_ns", "p99 of all samples", fmt.duration_ns),
+    ("std_deviation_ns", "standard deviation", fmt.duration_ns),
+    ("throughput", "throughput (1 / mean)", fmt.rate),
     ("memory_usage_mb", "memory per op", fmt.megabytes),
     ("peak_memory_mb", "peak RSS", fmt.megabytes),
     ("error_rate", "error rate", fmt.percent),
+    ("instructions_per_op", "instructions per op", fmt.count),
+    ("estimated_cycles_per_op", "estimated cycles per op", fmt.count),
     ("successful_ops", "successful ops", fmt.count),
     ("failed_ops", "failed ops", fmt.count),
 )
@@ -56,24 +69,23 @@ def render_report(comparison: Comparison, summary: pd.DataFrame, *, max_chars: i
     """The whole comment, at most ``max_chars`` characters; marker and first line always kept."""
     verdicts = benchmark_verdicts(comparison)
     rows = by_benchmark(comparison.rows)
+    noteworthy = [
+        name
+        for name in sorted(rows)
+        if verdicts[name] is not Verdict.UNCHANGED or over_budget(rows[name])
+    ]
     sections = [
-        _reasons_section(rows, verdicts, comparison.gated),
+        _reasons_section(rows, noteworthy),
         _failed_workers_section(comparison),
         _ab_section(comparison),
-        *_metric_sections(rows, comparison, summary),
+        *_benchmark_sections(rows, noteworthy, comparison, summary),
         _environment_section(comparison),
         _baseline_section(comparison),
-        _rerun_section(comparison, sorted(verdicts)),
+        _rerun_section(comparison, noteworthy),
     ]
-    columns = _metric_columns(comparison)
-    table = _table_rows(rows, verdicts, comparison.gated)
-    for row, name in zip(table, _table_order(verdicts), strict=True):
-        row[-1:-1] = [_metric_cell(rows[name], metric) for metric in columns]
-    headers = [*TABLE_HEADERS[:-1], *columns, TABLE_HEADERS[-1]]
-    if metrics.TIME.name not in comparison.gated:  # e.g. CI's stored comparison: A/B gates time
-        headers[3] = "time change (trend, not gated)"
+    headers, table = _table(comparison, rows, verdicts)
     return fit(
-        _headline(comparison, rows, verdicts),
+        "\n".join(filter(None, [_headline(comparison, rows, verdicts), _subject(comparison)])),
         padded_table(headers, table),
         [s for s in sections if s],
         _footer(comparison),
@@ -86,7 +98,11 @@ def value(row: Row, column: str) -> str:
     return metrics.get(row.metric).format(getattr(row, column))
 
 
-# --- headline and table ------------------------------------------------------------------------
+def short(commit: Any) -> str:
+    return escape_markdown(str(commit)[:SHORT_SHA]) if commit else "unknown"
+
+
+# --- headline ----------------------------------------------------------------------------------
 
 
 def _title(comparison: Comparison) -> str:
@@ -105,7 +121,7 @@ def _headline(comparison: Comparison, rows: Rows, verdicts: dict[str, Verdict]) 
     regressed = sorted(n for n, v in verdicts.items() if v is Verdict.REGRESSED)
     broken = sorted(n for n, v in verdicts.items() if v is Verdict.BROKEN)
     failing = [
-        *(_regression_label(n, rows[n], comparison.gated) for n in regressed),
+        *(_regression_label(n, rows[n]) for n in regressed),
         *(f"{escape_markdown(n, NAME_LIMIT)} broken" for n in broken),
         *(
             f"{escape_markdown(n, NAME_LIMIT)} over budget"
@@ -141,12 +157,36 @@ def _headline(comparison: Comparison, rows: Rows, verdicts: dict[str, Verdict]) 
     return f"**{title}: no regression** ✅ ({total} benchmarks: {breakdown})"
 
 
-def _regression_label(name: str, rows: list[Row], gated: tuple[str, ...]) -> str:
+def _regression_label(name: str, rows: list[Row]) -> str:
     described = []
-    for row in regressions(rows, gated):
+    for row in regressions(rows):
         change = metrics.get(row.metric).rule.headline_change(row)
         described.append(change if row.metric == metrics.TIME.name else f"{row.metric} {change}")
     return f"{escape_markdown(name, NAME_LIMIT)} {', '.join(described)}"
+
+
+def _subject(comparison: Comparison) -> str:
+    """What was measured, against what: one line under the headline."""
+    measured = comparison.measured
+    against = comparison.against
+    if isinstance(against, GitBase):
+        head = short(measured.commit) + (" with uncommitted changes" if measured.dirty else "")
+        processes = comparison.settings.get("pairs", "?")
+        return (
+            f"Same-job A/B: the working tree ({head}) against {escape_markdown(against.ref)} "
+            f"({short(against.commit)}), timed in turn in {processes} fresh processes per stage."
+        )
+    if isinstance(against, StoredBaseline):
+        when = f", {escape_markdown(str(against.created_at)[:10])}" if against.created_at else ""
+        return (
+            f"Against the stored baseline {escape_markdown(against.name)} "
+            f"v{escape_markdown(against.version)} ({short(against.commit)}{when}); "
+            f"this run {short(measured.commit)}."
+        )
+    return ""
+
+
+# --- the table ---------------------------------------------------------------------------------
 
 
 def _table_order(verdicts: dict[str, Verdict]) -> list[str]:
@@ -154,35 +194,30 @@ def _table_order(verdicts: dict[str, Verdict]) -> list[str]:
     return sorted(verdicts, key=lambda n: (verdicts[n].severity, n))
 
 
-def _metric_columns(comparison: Comparison) -> list[str]:
-    """Gated metrics besides time that this comparison judged: each gets a column."""
-    present = {row.metric for row in comparison.rows}
-    return [
-        m.name
-        for m in metrics.METRICS
-        if m.name != metrics.TIME.name
-        and m.name in comparison.gated
-        and m.name in present
-        and m.probe is not None
+def _table(
+    comparison: Comparison, rows: Rows, verdicts: dict[str, Verdict]
+) -> tuple[list[str], list[list[str]]]:
+    """The one table of benchmarks; each figure's column says where it comes from."""
+    ab = comparison.mode is Mode.AB
+    source = "same-job A/B" if ab else "stored baseline"
+    time_gates = any(r.gates for r in comparison.rows if r.metric == metrics.TIME.name)
+    time_label = f"time, {source}" + ("" if time_gates or ab else " (trend)")
+    columns = _metric_columns(comparison)
+    headers = [
+        "benchmark",
+        "base" if ab else "baseline",
+        "head" if ab else "this run",
+        time_label,
+        *(f"{column}, {source}" for column in columns),
+        "verdict",
+        "budget",
     ]
-
-
-def _metric_cell(rows: list[Row], metric: str) -> str:
-    row = next((r for r in rows if r.metric == metric), None)
-    if row is None:
-        return fmt.MISSING
-    if not fmt.is_finite_number(row.change):
-        return row.verdict.label()
-    return f"{row.verdict.emoji} {metrics.get(metric).rule.headline_change(row)}"
-
-
-def _table_rows(rows: Rows, verdicts: dict[str, Verdict], gated: tuple[str, ...]) -> list[list]:
     table = []
     for name in _table_order(verdicts):
         time = next((r for r in rows[name] if r.metric == metrics.TIME.name), None)
         verdict = verdicts[name]
         cell = verdict.label()
-        regressed = [r.metric for r in regressions(rows[name], gated)]
+        regressed = [r.metric for r in regressions(rows[name])]
         if verdict is Verdict.REGRESSED and metrics.TIME.name not in regressed:
             cell += f" ({', '.join(regressed)})"
         table.append(
@@ -193,11 +228,31 @@ def _table_rows(rows: Rows, verdicts: dict[str, Verdict], gated: tuple[str, ...]
                 fmt.change_with_interval(time.change, time.ci_low, time.ci_high)
                 if time
                 else fmt.MISSING,
+                *(_metric_cell(rows[name], column) for column in columns),
                 cell,
                 _budget_cell(rows[name]),
             ]
         )
-    return table
+    return headers, table
+
+
+def _metric_columns(comparison: Comparison) -> list[str]:
+    """Metrics that measure themselves and gate here (instruction counts): a column each."""
+    gating = {row.metric for row in comparison.rows if row.gates}
+    return [
+        m.name
+        for m in metrics.METRICS
+        if m.name != metrics.TIME.name and m.name in gating and m.probe is not None
+    ]
+
+
+def _metric_cell(rows: list[Row], metric: str) -> str:
+    row = next((r for r in rows if r.metric == metric), None)
+    if row is None:
+        return fmt.MISSING
+    if not fmt.is_finite_number(row.change):
+        return row.verdict.label()
+    return f"{row.verdict.emoji} {metrics.get(metric).rule.headline_change(row)}"
 
 
 def _budget_cell(rows: list[Row]) -> str:
@@ -212,24 +267,20 @@ def _budget_cell(rows: list[Row]) -> str:
 # --- sections ----------------------------------------------------------------------------------
 
 
-def _reasons_section(rows: Rows, verdicts: dict[str, Verdict], gated: tuple[str, ...]) -> str:
+def _reasons_section(rows: Rows, noteworthy: list[str]) -> str:
+    """Why each verdict that is not ``unchanged`` is what it is, once per reason."""
     lines = []
-    for name in sorted(rows):
-        over = over_budget(rows[name])
-        if verdicts[name] is Verdict.UNCHANGED and not over:
-            continue
+    for name in noteworthy:
         label = escape_markdown(name, NAME_LIMIT)
-        seen = set()
+        seen = {NO_BASELINE_REASON}  # the headline says it once
         for row in rows[name]:
-            if row.metric not in gated or row.verdict is Verdict.UNCHANGED:
-                continue
-            if row.reason in seen:
+            if not row.gates or row.verdict is Verdict.UNCHANGED or row.reason in seen:
                 continue
             seen.add(row.reason)
             lines.append(
                 f"- **{label}** ({row.metric}, {row.verdict}): {escape_markdown(row.reason)}"
             )
-        for row in over:
+        for row in over_budget(rows[name]):
             lines.append(f"- **{label}** (budget): {escape_markdown(describe_budget(row))}")
     if not lines:
         return ""
@@ -253,58 +304,76 @@ def _failed_workers_section(comparison: Comparison) -> str:
     return details(f"Worker processes that failed ({len(lines)}): their samples are missing", lines)
 
 
-def _metric_sections(rows: Rows, comparison: Comparison, summary: pd.DataFrame) -> list[str]:
-    baseline = {str(r.get("benchmark")): r for r in comparison.baseline_summary}
-    current = {str(r["benchmark"]): r for r in summary.to_dict("records")} if len(summary) else {}
+def _benchmark_sections(
+    rows: Rows, noteworthy: list[str], comparison: Comparison, summary: pd.DataFrame
+) -> list[str]:
+    """Every metric of each benchmark that is not unchanged, and only that benchmark's own."""
+    baseline = {_key(r): r for r in comparison.baseline_summary}
+    current = {_key(r): r for r in summary.to_dict("records")} if len(summary) else {}
     sections = []
-    for name in sorted(rows):
+    for name in noteworthy:
         base, cur = baseline.get(name, {}), current.get(name, {})
-        custom = sorted(k for k in {*base, *cur} if str(k).startswith(CUSTOM_PREFIX))
-        stats = []
-        for column, label, shown in (*SUMMARY_STATISTICS, *((c, c, fmt.number) for c in custom)):
-            b, c = fmt.as_float(base.get(column)), fmt.as_float(cur.get(column))
-            if column in RATIO_STATISTICS:
-                change = f"{(c - b) * 100:+.2f} pp" if fmt.is_finite_number(c - b) else fmt.MISSING
-            else:
-                change = fmt.change_with_interval(fmt.relative_change(b, c))
-            stats.append([escape_markdown(label), shown(b), shown(c), change])
-        judged = [
-            [
-                escape_markdown(r.metric),
-                r.verdict.label(),
-                value(r, "budget")
-                if r.budget_status is not BudgetStatus.UNCHECKED
-                else fmt.MISSING,
-                escape_markdown(r.reason),
+        body = []
+        stats = _statistics(base, cur)
+        if stats:  # an A/B has no run summaries to show
+            body += [compact_table(("statistic", "baseline", "this run", "change"), stats), ""]
+        presence = {r.verdict for r in rows[name]} & set(PRESENCE)
+        if presence:  # broken, new or missing: one reason for every metric
+            reason = rows[name][0].reason
+            if reason != NO_BASELINE_REASON:  # the headline says that one once
+                body.append(f"{presence.pop().label()}: {escape_markdown(reason)}")
+        else:
+            judged = [
+                [
+                    escape_markdown(r.metric),
+                    r.verdict.label() + (" (not gated)" if _demoted(r) else ""),
+                    value(r, "budget")
+                    if r.budget_status is not BudgetStatus.UNCHECKED
+                    else fmt.MISSING,
+                    escape_markdown(r.reason),
+                ]
+                for r in rows[name]
             ]
-            for r in rows[name]
-        ]
-        body = [compact_table(("metric", "verdict", "budget", "why"), judged)]
-        if base or cur:  # an A/B has no run summaries to show
-            body[:0] = [compact_table(("statistic", "baseline", "current", "change"), stats), ""]
+            body.append(compact_table(("metric", "verdict", "budget", "why"), judged))
         sections.append(details(f"{name}: all metrics", body))
     return sections
 
 
+def _demoted(row: Row) -> bool:
+    """A metric that gates by default but does not here (time where instruction counts do)."""
+    return row.verdict.judged and not row.gates and metrics.get(row.metric).gates
+
+
+def _key(row: Mapping[str, Any]) -> str:
+    case = row.get("case")
+    name = str(row.get("benchmark"))
+    return name if case in (None, "", "default") or not isinstance(case, str) else f"{name}@{case}"
+
+
+def _statistics(base: Mapping[str, Any], cur: Mapping[str, Any]) -> list[list[str]]:
+    if not (base or cur):
+        return []
+    custom = sorted(k for k in {*base, *cur} if str(k).startswith(CUSTOM_PREFIX))
+    stats = []
+    for column, label, shown in (*STATISTICS, *((c, c, fmt.number) for c in custom)):
+        b, c = fmt.as_float(base.get(column)), fmt.as_float(cur.get(column))
+        if not (fmt.is_finite_number(b) or fmt.is_finite_number(c)):
+            continue  # another benchmark's metric, or one this run does not measure
+        if column in RATIO_STATISTICS:
+            change = f"{(c - b) * 100:+.2f} pp" if fmt.is_finite_number(c - b) else fmt.MISSING
+        else:
+            change = fmt.change_with_interval(fmt.relative_change(b, c))
+        stats.append([escape_markdown(label), shown(b), shown(c), change])
+    return stats
+
+
 def _ab_section(comparison: Comparison) -> str:
-    """For a same-job A/B: what was compared, and every stage of every benchmark."""
+    """For a same-job A/B: every stage of every benchmark."""
     if not isinstance(comparison.against, GitBase):
         return ""
-    base, measured = comparison.against, comparison.measured
-    head_label = escape_markdown(str(measured.commit or "unknown")[:12])
-    if measured.dirty:
-        head_label += " with uncommitted kernel changes"
-    lines = [
-        f"Same-job A/B: the working tree ({head_label}) against "
-        f"{escape_markdown(base.ref)} ({escape_markdown(str(base.commit)[:12])}), "
-        f"{comparison.settings.get('pairs', '?')} fresh processes per stage, each timing both "
-        "versions in turn in random order; a change counts only when a second block confirms it.",
-        "",
-    ]
     rows = []
     for name, stages in sorted(comparison.stages.items()):
         for stage in stages:
-            verdict = Verdict(stage.get("verdict"))
             rows.append(
                 [
                     escape_markdown(name, NAME_LIMIT),
@@ -313,11 +382,17 @@ def _ab_section(comparison: Comparison) -> str:
                     fmt.change_with_interval(
                         stage.get("estimate"), stage.get("low"), stage.get("high")
                     ),
-                    verdict.label(),
+                    Verdict(stage.get("verdict")).label(),
                 ]
             )
-    if rows:
-        lines.append(compact_table(("benchmark", "stage", "pairs", "change", "verdict"), rows))
+    if not rows:
+        return ""
+    lines = [
+        "Each stage is a block of fresh processes timing both versions in turn, in random "
+        "order; a change counts only when a second block confirms it.",
+        "",
+        compact_table(("benchmark", "stage", "pairs", "time change", "verdict"), rows),
+    ]
     return details("A/B stages", lines)
 
 
@@ -349,13 +424,13 @@ def _environment_section(comparison: Comparison) -> str:
                 escape_markdown(shown),
             ]
         )
-    headers = ("key", "baseline", "current", "affects timing", "benchmarks")
+    headers = ("key", "baseline", "this run", "affects timing", "benchmarks")
     return details("Environments (where they differ)", [padded_table(headers, rows)])
 
 
 def _baseline_section(comparison: Comparison) -> str:
     baseline = comparison.against
-    if baseline is None or isinstance(baseline, GitBase):
+    if not isinstance(baseline, StoredBaseline):
         return ""
     measured = comparison.measured
     rows = [
@@ -377,30 +452,55 @@ def _baseline_section(comparison: Comparison) -> str:
     return details("Baseline", [padded_table(("baseline", ""), rows)])
 
 
-def _rerun_section(comparison: Comparison, names: list[str]) -> str:
+def _rerun_section(comparison: Comparison, noteworthy: list[str]) -> str:
+    """Commands that measure again what is not unchanged, ready to paste."""
     lines = []
-    for name in names:
+    rows = by_benchmark(comparison.rows)
+    for name in noteworthy:
+        if {r.verdict for r in rows[name]} & {Verdict.NEW, Verdict.MISSING}:
+            continue  # nothing to measure again: the other side has no such benchmark
         command = comparison.rerun.get(name)
         if not command:
             continue
         safe = name and set(name) <= SAFE_NAME
         shown = f"`{command}`" if safe else escape_markdown(command)
         lines.append(f"- {escape_markdown(name, NAME_LIMIT)}: {shown}")
-    return details("Rerun one benchmark", lines) if lines else ""
+    return details("Measure them again", lines) if lines else ""
 
 
 def _footer(comparison: Comparison) -> str:
-    if comparison.mode is not Mode.BASELINE:
-        return ""
-    confidence = comparison.settings.get("confidence")
-    threshold = comparison.settings.get("threshold")
+    """How the verdicts are decided, with both kinds of comparison's thresholds."""
+    limits = comparison.thresholds
+    settings = comparison.settings
+    if comparison.mode is Mode.AB:
+        threshold, margin = settings.get("threshold"), settings.get("equivalence_margin")
+        if not (fmt.is_finite_number(threshold) and fmt.is_finite_number(margin)):
+            return ""
+        text = (
+            f"time, same-job A/B: regressed when the interval excludes 0 and the estimate "
+            f"reaches +{fmt.setting_pct(threshold)}, unchanged when the whole interval lies "
+            f"within ±{fmt.setting_pct(margin)}, each confirmed by a second block"
+        )
+        if fmt.is_finite_number(limits.get("stored_time")):
+            stored = fmt.setting_pct(limits["stored_time"])
+            text += f"; against the stored baseline the threshold is ±{stored}"
+        return f"<sub>{text}.</sub>"
+    confidence, threshold = settings.get("confidence"), settings.get("threshold")
     if not (fmt.is_finite_number(confidence) and fmt.is_finite_number(threshold)):
         return ""
-    return (
-        f"<sub>time: median of per-process medians; change: Hodges-Lehmann estimate with its "
-        f"{fmt.setting_pct(confidence)} interval; a regression needs the whole interval beyond "
-        f"+{fmt.setting_pct(threshold)}.</sub>"
+    text = (
+        f"time, stored baseline: median of process medians; a change needs the whole "
+        f"{fmt.setting_pct(confidence)} interval beyond ±{fmt.setting_pct(threshold)}, "
+        "unchanged needs it within"
     )
+    if fmt.is_finite_number(settings.get("instructions_threshold")):
+        text += f"; instructions: beyond ±{fmt.setting_pct(settings['instructions_threshold'])}"
+    if fmt.is_finite_number(limits.get("ab_time")):
+        text += (
+            f"; the same-job A/B uses +{fmt.setting_pct(limits['ab_time'])} and a "
+            f"±{fmt.setting_pct(limits['ab_margin'])} margin"
+        )
+    return f"<sub>{text}.</sub>"
 
 
 def _flatten(env: Mapping[str, Any], prefix: str = "") -> dict[str, str]:

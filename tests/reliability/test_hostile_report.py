@@ -20,6 +20,7 @@ from cortexbench.compare import compare
 from cortexbench.report import MARKER, render_report
 from cortexbench.results import write_samples
 from cortexbench.summary import summarize
+from cortexbench.verdicts import Verdict
 from tests.comparison_data import CONFIG, ENV, make_baseline, make_run
 from tests.reliability.tally import bad_input
 
@@ -124,7 +125,8 @@ def check_report(report: str, max_chars: int, benchmarks: int) -> None:
         elif line == "</details>":
             inside = False
         elif inside and line:
-            assert line.startswith(("- ", "| ", "|---", "Same-job A/B")), line
+            prose = ("Each stage is", *(f"{verdict.label()}: " for verdict in Verdict))
+            assert line.startswith(("- ", "| ", "|---", *prose)), line
 
 
 def hostile_comparison(names, error, failure, notes, commit, hostname, max_chars):

@@ -52,13 +52,16 @@ def judge_stage(
     stage: int,
     threshold: float,
     confidence: float,
-    max_halfwidth: float,
+    margin: float,
 ) -> StageResult:
-    """Verdict of one block of pairs.
+    """Verdict of one block of pairs, with a reason that states the rule it followed.
 
-    regressed: the interval excludes zero and the estimate is at least the threshold;
-    improved symmetrically; unchanged when not flagged and the interval is narrow enough
-    (half-width at most ``max_halfwidth``) to have shown a change; otherwise inconclusive.
+    - regressed: the interval excludes 0 and the estimate is at least ``threshold``;
+    - improved: the same, the other way;
+    - unchanged: the whole interval lies within the equivalence margin (``margin``): an
+      equivalence test, as in TOST, so "no change" is a finding and not a shrug;
+    - otherwise inconclusive: an interval that includes 0 but reaches beyond the margin, or a
+      change smaller than the threshold that cannot be told from one of the margin's size.
     """
     n = len(log_ratios)
     if n < 2:
@@ -67,38 +70,38 @@ def judge_stage(
         )
     interval: Interval = hodges_lehmann_paired(log_ratios, confidence)
     estimate, low, high = (math.expm1(v) for v in (interval.estimate, interval.low, interval.high))
-    span = (
-        f"{fmt.signed_pct(estimate)} ({fmt.interval_pct(low, high)}, {confidence:.0%} CI, "
-        f"{n} pairs)"
+    told = (
+        f"{fmt.signed_pct(estimate)} ({fmt.setting_pct(confidence)} CI "
+        f"{fmt.interval_pct(low, high)}, {n} pairs)"
     )
+
+    def result(verdict: Verdict, why: str) -> StageResult:
+        return StageResult(stage, n, estimate, low, high, verdict, f"{told}: {why}")
+
     if not interval.bounded:
-        return StageResult(
-            stage,
-            n,
-            estimate,
-            low,
-            high,
-            Verdict.INCONCLUSIVE,
-            f"too few pairs for a {confidence:.0%} interval: {span}",
+        return result(
+            Verdict.INCONCLUSIVE, f"too few pairs for a {fmt.setting_pct(confidence)} interval"
         )
-    limit = math.log1p(threshold)
+    limit, equivalent = math.log1p(threshold), math.log1p(margin)
+    step, band = fmt.setting_pct(threshold), fmt.setting_pct(margin)
     if interval.low > 0 and interval.estimate >= limit:
-        return StageResult(stage, n, estimate, low, high, Verdict.REGRESSED, f"slower by {span}")
-    if interval.high < 0 and interval.estimate <= -limit:
-        return StageResult(stage, n, estimate, low, high, Verdict.IMPROVED, f"faster by {span}")
-    halfwidth = (interval.high - interval.low) / 2
-    if halfwidth <= math.log1p(max_halfwidth):
-        return StageResult(
-            stage,
-            n,
-            estimate,
-            low,
-            high,
-            Verdict.UNCHANGED,
-            f"within the {threshold:.0%} threshold: {span}",
+        return result(
+            Verdict.REGRESSED, f"slower; the interval excludes 0 and the estimate is over +{step}"
         )
-    return StageResult(
-        stage, n, estimate, low, high, Verdict.INCONCLUSIVE, f"too noisy to tell: {span}"
+    if interval.high < 0 and interval.estimate <= -limit:
+        return result(
+            Verdict.IMPROVED, f"faster; the interval excludes 0 and the estimate is over -{step}"
+        )
+    if -equivalent <= interval.low and interval.high <= equivalent:
+        return result(Verdict.UNCHANGED, f"the whole interval lies within ±{band}")
+    if interval.low <= 0 <= interval.high:
+        return result(
+            Verdict.INCONCLUSIVE,
+            f"the interval includes 0 but reaches beyond ±{band}: too noisy to call it unchanged",
+        )
+    return result(
+        Verdict.INCONCLUSIVE,
+        f"a change, but the estimate is within ±{step} and the interval reaches beyond ±{band}",
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import secrets
+import shlex
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cortexbench import metrics
+from cortexbench import metrics, paths
 from cortexbench.ab.analysis import StageResult, final_verdict, judge_stage, pair_log_ratios
 from cortexbench.ab.runner import Side, measure_pairs, pair_orders
 from cortexbench.ab.worktree import checkout, dirty_files, repo_root, resolve_commit
-from cortexbench.compare import gated_metrics
+from cortexbench.compare import gated_metrics, thresholds
 from cortexbench.comparison import Comparison, GitBase, Measured, Mode, Row
 from cortexbench.config import benchmark_settings, run_keys, split_run_key
 from cortexbench.environment import fingerprint, git_info
@@ -175,17 +176,22 @@ def ab_comparison(
     keys: Iterable[str],
 ) -> Comparison:
     """What an A/B hands to check and report."""
+    gated = gated_metrics(config, "ab")
     return Comparison(
         mode=Mode.AB,
-        rows=tuple(rows),
+        rows=tuple(row.with_(gates=row.metric in gated) for row in rows),
         measured=measured,
         against=base,
         settings=dict(config["ab"]),
-        gated=gated_metrics(config, "ab"),
-        rerun={key: f"snakemake --cores 4 ab --config base={base.ref}" for key in keys},
+        gated=gated,
+        rerun={
+            key: f"{paths.TOOLS}cortexbench ab --base {shlex.quote(base.ref)} --benchmark {key}"
+            for key in keys
+        },
         stages=dict(stages),
         seed=seed,
         environment=dict(environment),
+        thresholds=thresholds(config),
     )
 
 
@@ -226,7 +232,7 @@ def judge_block(processes: pd.DataFrame, stage: int, settings_ab: Mapping[str, A
         stage=stage,
         threshold=settings_ab["threshold"],
         confidence=settings_ab["confidence"],
-        max_halfwidth=settings_ab["max_halfwidth"],
+        margin=settings_ab["equivalence_margin"],
     )
 
 

@@ -334,21 +334,23 @@ def interval_verdict(row: Row, threshold: float, confidence: float) -> tuple[Ver
     # The verdict is taken on the log scale, where +t and -t/(1+t) are symmetric.
     bound = math.log1p(threshold)
     low, high = math.log1p(row.ci_low), math.log1p(row.ci_high)
-    span = f"{fmt.setting_pct(confidence)} CI {fmt.interval_pct(row.ci_low, row.ci_high)}"
+    told = (
+        f"{fmt.signed_pct(row.change)} ({fmt.setting_pct(confidence)} CI "
+        f"{fmt.interval_pct(row.ci_low, row.ci_high)})"
+    )
     limit = fmt.setting_pct(threshold)
-    interval = f"interval {fmt.interval_pct(row.ci_low, row.ci_high)}"
     if low > bound:
-        return Verdict.REGRESSED, f"{span} lies above the +{limit} threshold"
+        return Verdict.REGRESSED, f"{told}: the whole interval lies above +{limit}"
     if high < -bound:
-        return Verdict.IMPROVED, f"{span} lies below the -{limit} threshold"
+        return Verdict.IMPROVED, f"{told}: the whole interval lies below -{limit}"
     if -bound <= low and high <= bound:
-        return Verdict.UNCHANGED, f"{span} lies within ±{limit}"
+        return Verdict.UNCHANGED, f"{told}: the whole interval lies within ±{limit}"
     if low < -bound and high > bound:
         return Verdict.INCONCLUSIVE, (
-            f"{interval} is wider than ±{limit}: too noisy to decide; rerun on a quieter "
-            "machine or add workers"
+            f"{told}: the interval is wider than ±{limit}, too noisy to decide; rerun on a "
+            "quieter machine or add workers"
         )
-    return Verdict.INCONCLUSIVE, f"{interval} straddles the {limit} threshold"
+    return Verdict.INCONCLUSIVE, f"{told}: the interval reaches across the ±{limit} threshold"
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,15 @@ def measure_pools(
     return pd.concat(frames, ignore_index=True)
 
 
+def judge_settings(ab: dict[str, Any]) -> dict[str, float]:
+    """What ``judge_stage`` takes of the ab section of the config."""
+    return {
+        "threshold": ab["threshold"],
+        "confidence": ab["confidence"],
+        "margin": ab["equivalence_margin"],
+    }
+
+
 def simulate(
     log_ratios: np.ndarray,
     *,
@@ -79,7 +88,11 @@ def simulate(
     rng: np.random.Generator,
 ) -> dict[str, float]:
     """Rates of each final verdict over trials drawn from one condition's pool."""
-    judge = {k: ab[k] for k in ("threshold", "confidence", "max_halfwidth")}
+    judge = {
+        "threshold": ab["threshold"],
+        "confidence": ab["confidence"],
+        "margin": ab["equivalence_margin"],
+    }
     need = 2 * pairs if ab["confirm"] else pairs
     if len(log_ratios) < need:
         raise ValueError(f"pool of {len(log_ratios)} pairs is too small for {need} per trial")
@@ -94,7 +107,11 @@ def simulate(
 
 def direct_trials(log_ratios: np.ndarray, *, pairs: int, ab: dict[str, Any]) -> dict[str, Any]:
     """Trials on consecutive disjoint blocks of the pool, in measured order."""
-    judge = {k: ab[k] for k in ("threshold", "confidence", "max_halfwidth")}
+    judge = {
+        "threshold": ab["threshold"],
+        "confidence": ab["confidence"],
+        "margin": ab["equivalence_margin"],
+    }
     need = 2 * pairs if ab["confirm"] else pairs
     counts = {"regressed": 0, "improved": 0, "stage1_flagged": 0}
     n = len(log_ratios) // need
