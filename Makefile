@@ -9,9 +9,12 @@ STAMP := $(VENV)/.installed
 .PHONY: bench test lint format kernel-speed calibrate noise-study clean
 
 $(STAMP): pyproject.toml
+	@echo "Setting up $(VENV): installing cortexbench, Snakemake and their dependencies"
+	@echo "(the first time this downloads about 200 MB and takes a minute or two)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[test]'
+	@echo "$(VENV) is ready."
 	@touch $@
 
 bench: $(STAMP)

@@ -36,7 +36,6 @@ localrules:
     update_baseline,
     ab,
     ab_report,
-    ab_check,
 
 
 rule all:
@@ -44,3 +43,11 @@ rule all:
     input:
         rules.report.output,
         rules.plots.output,
+
+
+# The last words: the outcome of what ran, where the report is, what to do next; and a gate
+# that failed fails the run here, after its verdict, not in a job's stack trace.
+onsuccess:
+    code = finish(STARTED, config)
+    if code:
+        sys.exit(code)

@@ -104,7 +104,10 @@ step_report() {
     else
         sections+=(--section "" results/report.md)
     fi
-    cortexbench ci comment "${sections[@]}" --out "$STATE/comment.md"
+    local link=()
+    [[ -n ${GITHUB_RUN_ID:-} ]] &&
+        link=(--run-url "${GITHUB_SERVER_URL:-https://github.com}/${GITHUB_REPOSITORY:-}/actions/runs/$GITHUB_RUN_ID#artifacts")
+    cortexbench ci comment "${sections[@]}" "${link[@]}" --out "$STATE/comment.md"
     if [[ ${GITHUB_EVENT_NAME:-} == pull_request ]]; then
         cortexbench ci pr-info --number "${PR_NUMBER:?}" --head-sha "${PR_HEAD_SHA:?}" \
             --out "$STATE/pr.json"
@@ -114,20 +117,20 @@ step_report() {
 }
 
 step_check() {
-    local base targets=(check) config=() logs=(results/logs/check.log) status=0
+    local base targets=(check) config=() verdicts=(results/check.txt) status=0
     if base=$(ab_base); then
-        targets+=("results/ab/$base/check.txt")
+        targets+=(ab)
         config=(--config "base=$base")
-        logs+=("results/logs/ab/$base-check.log")
+        verdicts+=("results/ab/$base/check.txt")
     fi
-    # --keep-going: both checks run and print their failures, whichever fails first.
-    snakemake_ci --keep-going "${targets[@]}" "${config[@]}" || status=$?
+    # Both gates run, and the workflow's last words are their verdicts (exit 1 if one fails).
+    snakemake_ci "${targets[@]}" "${config[@]}" || status=$?
     {
         echo
         echo "### Regression check: $([[ $status == 0 ]] && echo passed || echo FAILED)"
         echo
         echo '```'
-        cat "${logs[@]}" 2>/dev/null || true
+        cat "${verdicts[@]}" 2>/dev/null || true
         echo '```'
     } | summary
     return "$status"

@@ -83,7 +83,7 @@ def test_update_refuses_files_that_are_not_runs(workdir, capsys):
     code, out, err = cli(capsys, "update", "--runs", str(summary), "--commit", "abc")
     assert code == 2 and out == ""
     assert err == (
-        f"cortexbench baseline: error: {summary}: is a summary file, not a benchmark run; "
+        f"cortexbench baseline update: error: {summary}: is a summary file, not a benchmark run; "
         "pass results/runs/*.parquet\n"
     )
     code, _, err = cli(capsys, "update", "--runs", "runs/nope.parquet", "--commit", "abc")
@@ -107,7 +107,15 @@ def test_list_marks_the_current_version(workdir, capsys):
     code, out, _ = cli(capsys, "list")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["version", "created_at", "commit", "benchmarks", "source", "notes"]
+    assert lines[0].split() == [
+        "current",
+        "version",
+        "created_at",
+        "commit",
+        "benchmarks",
+        "source",
+        "notes",
+    ]
     first = next(line for line in lines if "aaaaaaa" in line)
     second = next(line for line in lines if "legacy-json" in line)
     assert not first.startswith("*") and second.startswith("*")
@@ -255,3 +263,11 @@ def test_an_update_killed_at_random_never_leaves_a_broken_version(tmp_path):
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert f"added version {numbers[-1] + 1} " in done.stdout
+
+
+def test_a_version_typed_on_the_command_line_that_does_not_exist(workdir, capsys):
+    cli(capsys, "import-json", str(LEGACY_FIXTURE))
+    code, _, err = cli(capsys, "show", "99")
+    assert code == 2
+    assert "has no version 99 (existing versions: 1); give one of those versions" in err
+    assert "config" not in err  # it was typed, not configured

@@ -123,7 +123,9 @@ def test_command_exit_codes(tmp_path, mixed):
     write_comparison(tmp_path / "failing.parquet", mixed)
     failing = cortexbench(tmp_path, "check", "failing.parquet")
     assert failing.returncode == 1, failing.stderr
-    assert failing.stdout.splitlines() == failures(mixed, ["regressed", "broken", "budget"])
+    *lines, last = failing.stdout.splitlines()
+    assert lines == failures(mixed, ["regressed", "broken", "budget"])
+    assert last == "check failed: 3 of 4 benchmarks (the lines above); the report says why in full"
 
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(
@@ -131,7 +133,8 @@ def test_command_exit_codes(tmp_path, mixed):
     )
     configured = cortexbench(tmp_path, "check", "failing.parquet")
     assert configured.returncode == 1
-    assert [line.split(":")[0] for line in configured.stdout.splitlines()] == ["column_allocation"]
+    names = [line.split(":")[0] for line in configured.stdout.splitlines()[:-1]]
+    assert names == ["column_allocation"]
 
     steady = dataclasses.replace(
         mixed, rows=tuple(r for r in mixed.rows if r.benchmark == "steady")
@@ -142,6 +145,13 @@ def test_command_exit_codes(tmp_path, mixed):
     assert passing.stdout.strip() == "check passed: 1 benchmarks, none regressed"
 
 
+def test_the_verdict_file_holds_what_the_check_prints(tmp_path, mixed):
+    write_comparison(tmp_path / "failing.parquet", mixed)
+    done = cortexbench(tmp_path, "check", "failing.parquet", "--verdict-file", "out/check.txt")
+    assert done.returncode == 1
+    assert (tmp_path / "out" / "check.txt").read_text() == done.stdout
+
+
 def test_command_unreadable_comparison_is_a_one_line_error(tmp_path):
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "comparison.parquet").write_text("not parquet")
@@ -149,3 +159,12 @@ def test_command_unreadable_comparison_is_a_one_line_error(tmp_path):
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert "results/comparison.parquet: not a readable Parquet file" in done.stderr
+
+
+def test_without_results_the_check_says_to_run_the_benchmarks(tmp_path):
+    done = cortexbench(tmp_path, "check")
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "cortexbench check: error: results/comparison.parquet: no such file; "
+        "run the benchmarks first: make bench"
+    )

@@ -93,6 +93,7 @@ def test_ci_comment_cli_notes_a_missing_report(tmp_path, capsys):
     present = tmp_path / "report.md"
     present.write_text(report("stored"))
     out = tmp_path / "ci" / "comment.md"
+    out.parent.mkdir()  # outside the project folder, a folder is not made for you
     code = main(
         [
             "ci",

@@ -247,3 +247,13 @@ def test_the_cpu_model_is_named_on_x86_and_on_arm():
     assert cpu_model(arm) == "arm implementer 0x41 part 0xd0c"
     graviton3 = arm.replace("0xd0c", "0xd40")
     assert cpu_model(graviton3) != cpu_model(arm)  # another core is another testbed
+
+
+def test_an_output_in_a_folder_that_does_not_exist_outside_the_project_is_refused(
+    project, tmp_path
+):
+    missing = tmp_path / "nowhere" / "deeper" / "x.parquet"
+    done = cortexbench(project, "run", "ttfs_encoding", "--out", str(missing))
+    assert done.returncode == 2
+    assert f"cannot write {missing}: the folder {missing.parent} does not exist" in done.stderr
+    assert not missing.parent.exists()

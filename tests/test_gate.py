@@ -64,6 +64,12 @@ def test_check_fails_naming_only_the_slowed_benchmark(project: Path):
     assert done.returncode != 0, output
     failing = [line for line in output.splitlines() if ": regressed" in line]
     assert failing and all(line.startswith("ttfs_encoding") for line in failing), output
+    # the verdict is the last thing said: no stack trace of a failed job after it
+    last = done.stderr.rstrip().splitlines()
+    assert last[-1].startswith("check failed: 1 of 3 benchmarks"), done.stderr[-2000:]
+    assert last[-2].startswith("ttfs_encoding: regressed")
+    assert "RuleException" not in done.stderr and "CalledProcessError" not in done.stderr
+    assert (project / "results" / "check.txt").read_text().splitlines()[-1] == last[-1]
     assert "column_allocation: regressed" not in output
     assert "lateral_inhibition: regressed" not in output
 
@@ -115,7 +121,7 @@ def test_the_instruction_gate_fails_a_small_change_naming_only_that_benchmark(pr
     write_config(project, INSTRUCTION_GATE)
     snakemake(project, "--cores", "4", "update_baseline")
     unchanged = snakemake(project, "--cores", "4", "--forcerun", "run_benchmark", "check")
-    assert "check passed" in unchanged.stdout, unchanged.stdout
+    assert "check passed" in unchanged.stderr, unchanged.stderr
     rows = pd.read_parquet(project / "results" / "comparison.parquet")
     counted = rows[rows["metric"] == "instructions"]
     assert set(counted["verdict"]) == {"unchanged"}, counted[["benchmark", "reason"]].to_string()

@@ -27,6 +27,9 @@ from make_golden import ab_comparison
 GOLDEN = Path(__file__).parent / "golden"
 SCENARIOS = sorted(p.name for p in GOLDEN.iterdir() if (p / "config.yaml").is_file())
 UPDATE = os.environ.get("CORTEXBENCH_GOLDEN_UPDATE") == "1"
+# What a reviewer reads: the default suite's comment fits on about one screen when nothing
+# regressed, two when something did (characters of Markdown, before any cut).
+LENGTH_BUDGETS = {"unchanged": 2_500, "regression": 6_000, "no-baseline": 3_000, "ab": 4_500}
 
 
 def comparison_records(table: pd.DataFrame) -> list[dict]:
@@ -95,3 +98,5 @@ def test_compare_check_and_report_give_the_recorded_outputs(scenario):
             (expected / file).write_bytes(content)
     for file, content in got.items():
         assert content == (expected / file).read_bytes(), f"{name}/{file} differs"
+    if name in LENGTH_BUDGETS:
+        assert len(got["report.md"].decode()) <= LENGTH_BUDGETS[name]

@@ -6,7 +6,7 @@ import sys
 HOLD = """
 import sys, time
 from cortexbench.measure.lock import exclusive_benchmark
-with exclusive_benchmark(on_wait=lambda p: print("waited", flush=True)):
+with exclusive_benchmark(on_wait=lambda who: print("waited", who, flush=True), holder="holding"):
     print("start", time.time(), flush=True)
     time.sleep(float(sys.argv[1]))
     print("end", time.time(), flush=True)
@@ -20,6 +20,7 @@ def test_second_holder_waits_for_the_first(tmp_path, monkeypatch):
     second = subprocess.run([sys.executable, "-c", HOLD, "0"], capture_output=True, text=True)
     end_first = float(first.communicate()[0].split()[1])
     lines = second.stdout.splitlines()
-    assert lines[0] == "waited"
+    # the one who waits is told who holds the lock: its process, what it measures, since when
+    assert lines[0].startswith(f"waited held by pid {first.pid}, holding, since ")
     start_second = float(lines[1].split()[1])
     assert start_second >= end_first

@@ -71,6 +71,9 @@ def test_history_frame_takes_each_versions_median():
     ]
     history = history_frame(versions, "b")
     assert list(history["version"]) == [1]
+    assert history["median_ns"].iat[0] == summary.loc[1, "process_median_ns"]  # what is compared
+    older = summary.drop(columns=["process_median_ns"])  # a version stored before it was kept
+    history = history_frame([(versions[0][0], older)], "b")
     assert history["median_ns"].iat[0] == summary.loc[1, "median_duration_ns"]
 
 

@@ -262,5 +262,85 @@ def ab_comparison(folder: Path):
     )
 
 
+SUITE = {
+    "ttfs_encoding": (190_000.0, 2_228_227, {"spikes_per_op": 62_480.0, "silent_fraction": 0.17}),
+    "column_allocation": (660_000.0, 8_099_165, {"unassigned_fraction": 0.0}),
+    "lateral_inhibition": (99_000.0, 1_102_584, {"mean_inhibition": 0.26}),
+}
+SUITE_CONFIG = """\
+benchmarks:
+  ttfs_encoding:
+    iterations: 1000
+    budget: {max_ms_per_op: 1.0, min_ops_per_s: 1000, max_memory_mb: 10, max_error_rate: 0.01}
+  column_allocation:
+    iterations: 500
+    budget: {max_ms_per_op: 5.0, min_ops_per_s: 200, max_memory_mb: 50, max_error_rate: 0.05}
+  lateral_inhibition:
+    iterations: 300
+    budget: {max_ms_per_op: 2.0, min_ops_per_s: 500, max_memory_mb: 20, max_error_rate: 0.02}
+"""
+
+
+def _counted(run, per_op: float):
+    """``run`` with the record of three processes counted under callgrind."""
+    samples, meta = run
+    meta["probes"] = {
+        "instructions": {
+            "status": "ok",
+            "valgrind": "valgrind-3.19.0",
+            "processes": [
+                {
+                    "index": i,
+                    "failure": None,
+                    "exit_status": 0,
+                    "instructions_per_op": per_op + 0.4 * i,
+                    "estimated_cycles_per_op": 1.8 * per_op + i,
+                }
+                for i in range(3)
+            ],
+        }
+    }
+    meta["environment"].update(
+        valgrind="valgrind-3.19.0",
+        valgrind_cpu_features="AVX,AVX2,FMA3,SSE42,X86_V3",
+        valgrind_blas="openblas 0.3.31 Haswell",
+    )
+    return samples, meta
+
+
+def suite_inputs(folder: Path, slowed: str | None) -> None:
+    """The default suite, stored and measured again: unchanged, or with one kernel slowed
+    (30 % slower and 2 % more instructions)."""
+    from tests.conftest import cortexbench
+
+    _config(folder, SUITE_CONFIG)
+    base = [
+        _counted(_run(name, testbed=None, seed=i, median_ns=ns, custom=custom), count)
+        for i, (name, (ns, count, custom)) in enumerate(SUITE.items())
+    ]
+    _write_runs(folder / "baseline-runs", base)
+    done = cortexbench(
+        folder,
+        *("baseline", "update", "--runs"),
+        *sorted(str(p) for p in (folder / "baseline-runs").glob("*.parquet")),
+        *("--commit", "e" * 40, "--config", "config.yaml"),
+    )
+    assert done.returncode == 0, done.stderr
+    shutil.rmtree(folder / "baseline-runs")
+    current = []
+    for i, (name, (ns, count, custom)) in enumerate(SUITE.items()):
+        factor, more = (1.3, 1.02) if name == slowed else (1.0, 1.0)
+        run = _run(name, testbed=None, seed=40 + i, median_ns=ns * factor, custom=custom)
+        current.append(_counted(run, count * more))
+    _write_runs(folder / "runs", current)
+
+
+def more_inputs() -> None:
+    """The scenarios added later, written once each like the first ones."""
+    for name, slowed in (("unchanged", None), ("regression", "ttfs_encoding")):
+        if not (GOLDEN / name).exists():
+            suite_inputs(GOLDEN / name, slowed)
+
+
 if __name__ == "__main__":
-    inputs()
+    inputs() if not GOLDEN.exists() else more_inputs()

@@ -68,8 +68,15 @@ def fsync_dir(directory: Path) -> None:
 
 
 def ensure_writable(target: str | os.PathLike[str]) -> None:
-    """Fail now, with a clear message, if ``target`` could not be written later."""
+    """Fail now, with a clear message, if ``target`` could not be written later.
+
+    Missing folders are made inside the project folder (results/...), never elsewhere: a
+    mistyped absolute path is an error, not a new folder somewhere on the disk.
+    """
     target = Path(target)
     if target.is_dir():
         raise UserError(f"cannot write {target}: it is a directory; give a file path")
+    folder = target.parent
+    if not folder.exists() and not folder.resolve().is_relative_to(Path.cwd().resolve()):
+        raise UserError(f"cannot write {target}: the folder {folder} does not exist; create it")
     os.unlink(_temp_beside(target, ".probe"))

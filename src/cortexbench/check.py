@@ -9,7 +9,7 @@ from cortexbench import metrics
 from cortexbench.compare import UPDATE_BASELINE
 from cortexbench.comparison import BudgetStatus, Comparison, Row, by_benchmark
 from cortexbench.formatting import one_line
-from cortexbench.verdicts import Verdict
+from cortexbench.verdicts import CHECK_FAILED, Verdict
 
 FAIL_ON = ("regressed", "broken", "budget")
 NAME_LIMIT = 80
@@ -91,6 +91,15 @@ def passed_message(comparison: Comparison, fail_on: Iterable[str] = FAIL_ON) -> 
         )
     extra = f" ({', '.join(noted)})" if noted else ""
     return f"check passed: {len(verdicts)} benchmarks, none regressed{extra}"
+
+
+def failed_message(comparison: Comparison, lines: list[str]) -> str:
+    """The last line when something fails: how many, and where the details are."""
+    total = len(by_benchmark(comparison.rows))
+    return (
+        f"{CHECK_FAILED}: {len(lines)} of {total} benchmarks (the lines above); "
+        "the report says why in full"
+    )
 
 
 def describe_regression(row: Row) -> str:

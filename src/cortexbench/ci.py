@@ -20,8 +20,13 @@ CUT_NOTE = "\n\n… cut to fit a pull-request comment; the full report is in the
 COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 repositories
 
 
-def comment_body(sections: list[tuple[str, str]], max_chars: int = COMMENT_MAX_CHARS) -> str:
-    """The hidden marker on the first line, then each ``(heading, report)`` in order.
+def comment_body(
+    sections: list[tuple[str, str]],
+    max_chars: int = COMMENT_MAX_CHARS,
+    run_url: str | None = None,
+) -> str:
+    """The hidden marker on the first line, then each ``(heading, report)`` in order, then a
+    link to the run and its artifacts (``run_url``).
 
     Each report's own marker is dropped, so the body has exactly one; an empty heading adds
     no heading. When the whole is too long, each section is cut to a fair share of the room,
@@ -35,7 +40,14 @@ def comment_body(sections: list[tuple[str, str]], max_chars: int = COMMENT_MAX_C
         parts.append(f"### {heading}\n\n{report}" if heading else report)
     head = MARKER + "\n"
     separator = "\n\n"
-    budget = max_chars - utf16_len(head) - utf16_len(separator) * max(len(parts) - 1, 0) - 1
+    tail = f"\n\n[The run, its logs and its artifacts]({run_url})" if run_url else ""
+    budget = (
+        max_chars
+        - utf16_len(head)
+        - utf16_len(tail)
+        - utf16_len(separator) * max(len(parts) - 1, 0)
+        - 1
+    )
     # Water-filling: the shortest sections keep all they need, the rest share what is left.
     sizes = [utf16_len(part) for part in parts]
     allotted = [0] * len(parts)
@@ -43,7 +55,7 @@ def comment_body(sections: list[tuple[str, str]], max_chars: int = COMMENT_MAX_C
         allotted[index] = min(sizes[index], budget // (len(parts) - done))
         budget -= allotted[index]
     fitted = [cut(part, room) for part, room in zip(parts, allotted, strict=True)]
-    return head + separator.join(fitted) + "\n"
+    return head + separator.join(fitted) + tail + "\n"
 
 
 def cut(text: str, max_chars: int) -> str:

@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from cortexbench import __version__
+from cortexbench.commands import CommandParser
 from cortexbench.errors import UserError
 
 COMMANDS = (
@@ -29,7 +30,7 @@ COMMANDS = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="cortexbench",
         description="Run benchmarks, compare them with a baseline, gate regressions, report.",
     )
@@ -43,13 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # "cortexbench baseline show", not "cortexbench baseline": which command said it
+    command = " ".join(filter(None, [args.command, getattr(args, "action", None)]))
     try:
         return int(args.handler(args) or 0)
     except UserError as exc:
-        print(f"cortexbench {args.command}: error: {exc}", file=sys.stderr)
+        print(f"cortexbench {command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"cortexbench {args.command}: interrupted", file=sys.stderr)
+        print(f"cortexbench {command}: interrupted", file=sys.stderr)
         return 130
 
 

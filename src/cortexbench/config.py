@@ -25,9 +25,10 @@ def schema() -> dict[str, Any]:
     return schemas.schema("config")
 
 
-def load_config(path: str | os.PathLike[str] = CONFIG) -> dict[str, Any]:
-    """Read, validate and complete with defaults the YAML config at ``path``."""
-    path = Path(path)
+def load_config(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Read, validate and complete with defaults the YAML config at ``path`` (default
+    config/config.yaml)."""
+    path = Path(path if path is not None else CONFIG)
     try:
         raw = yaml.load(path.read_text(), Loader=YAML_LOADER)
     except FileNotFoundError:

@@ -89,8 +89,8 @@ def change_with_interval(change: Any, low: Any = math.nan, high: Any = math.nan)
 
 
 def interval_pct(low: float, high: float) -> str:
-    """``+1.0 %..+5.1 %``: the bounds of an interval of relative changes."""
-    return f"{signed_pct(low)}..{signed_pct(high)}"
+    """``+1.0 %…+5.1 %``: the bounds of an interval of relative changes."""
+    return f"{signed_pct(low)}…{signed_pct(high)}"
 
 
 def relative_change(baseline: Any, current: Any) -> float:

@@ -65,7 +65,13 @@ def plot_distributions(
     if "baseline" not in present:
         labels[0] += "\nno baseline samples"
     axes.set_xticks(range(1, len(labels) + 1), labels)
-    axes.set_ylabel("µs per operation")
+    # A log axis and limits from the bulk of the samples: a few slow outliers must not flatten
+    # the violins, and a change of a few per cent must show as a shift.
+    shown = np.concatenate([s["duration_ns"].to_numpy(dtype=float) / 1e3 for s in present.values()])
+    low, high = np.percentile(shown, [0.5, 99.5])
+    axes.set_yscale("log")
+    axes.set_ylim(low / 1.05, high * 1.05)
+    axes.set_ylabel("µs per operation (log scale; 0.5-99.5 % of samples shown)")
     axes.legend(loc="best", fontsize="small")
     _save(figure, out_png)
 
@@ -77,9 +83,10 @@ def plot_history(
     *,
     current_ns: float | None = None,
 ) -> None:
-    """Median per-op time of ``benchmark`` across the baseline's versions (and this run)."""
+    """Per-op time of ``benchmark`` across the baseline's versions (and this run): the median
+    of process medians, as the comparison has it."""
     figure, axes = _figure()
-    axes.set_title(f"{_short(benchmark)}: median time across baseline versions")
+    axes.set_title(f"{_short(benchmark)}: median of process medians across baseline versions")
     history = history.dropna(subset=["median_ns"]) if len(history) else history
     if history.empty:
         _message(axes, "no baseline version holds this benchmark yet: nothing to plot")
@@ -122,12 +129,16 @@ def history_frame(versions: list[tuple[Any, pd.DataFrame]], benchmark: str) -> p
         match = summary[summary["benchmark"] == benchmark] if len(summary) else summary
         if match.empty:
             continue
+        # Versions stored before the summary held it have only the median of all samples.
+        value = match["process_median_ns"].iat[0] if "process_median_ns" in match else np.nan
+        if not np.isfinite(value):
+            value = match["median_duration_ns"].iat[0]
         rows.append(
             {
                 "version": version.version,
                 "created_at": version.created_at,
                 "commit": version.commit,
-                "median_ns": float(match["median_duration_ns"].iat[0]),
+                "median_ns": float(value),
             }
         )
     return pd.DataFrame(rows, columns=["version", "created_at", "commit", "median_ns"])

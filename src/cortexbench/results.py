@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cortexbench import schemas
+from cortexbench import paths, schemas
 from cortexbench.atomic import write_with
 from cortexbench.errors import UserError, first_line
 
@@ -369,6 +369,8 @@ def _open_schema(path: Path) -> pa.Schema:
 def _open(path: Path) -> pq.ParquetFile:
     """The Parquet file at ``path`` with its footer read and its schema checked to parse."""
     if not path.exists():
+        if path in (paths.SUMMARY, paths.COMPARISON):  # what the workflow writes
+            raise UserError(f"{path}: no such file; run the benchmarks first: make bench")
         raise UserError(f"{path}: no such file")
     if path.is_dir():
         raise UserError(f"{path}: is a directory, expected a Parquet file")

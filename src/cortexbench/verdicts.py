@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
+# How the check's last line starts when it fails (the workflow looks for it in check.txt).
+CHECK_FAILED = "check failed"
+
 
 class Verdict(StrEnum):
     """One metric's (or one benchmark's) verdict; members are declared most severe first."""

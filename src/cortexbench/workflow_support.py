@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from cortexbench.atomic import write_text
 from cortexbench.config import benchmark_settings, run_keys, settings_json, split_run_key
 from cortexbench.errors import UserError
 from cortexbench.store.files import current_version_file
+from cortexbench.verdicts import CHECK_FAILED
 
 SETTINGS_DIR = paths.SETTINGS
 
@@ -171,3 +173,72 @@ def head_kernel_files(config: dict[str, Any]) -> list[str]:
     """The working tree's modules of the configured benchmarks (a missing one is reported)."""
     paths = (Path("kernels") / f"{name}.py" for name in sorted(config["benchmarks"]))
     return [str(path) for path in paths if path.exists()]
+
+
+def finish(started: float, config: dict[str, Any], out: Any = None) -> int:
+    """The workflow's last words: the outcome of what this invocation wrote, where the report
+    is and what to do next; and the status a gate that ran asks for (1: it failed).
+
+    A gate's rule itself succeeds, having written its verdict (check.txt): its failure is
+    said here, last, instead of in a job's stack trace.
+    """
+    out = out or sys.stderr
+    fresh = [p for p in _outputs(config) if p.exists() and p.stat().st_mtime >= started]
+    said: list[str] = []
+    failed = False
+    report = next((p for p in fresh if p == paths.REPORT), None)
+    if report is not None:
+        headline = _plain(report.read_text(encoding="utf-8").splitlines()[1:2])
+        said += [
+            headline,
+            f"report: {report} (with its plots: "
+            f"{paths.TOOLS}snakemake --report {paths.RESULTS / 'report.html'})",
+        ]
+    for verdict in (p for p in fresh if p.name == paths.CHECK.name):
+        lines = verdict.read_text(encoding="utf-8").splitlines()
+        said += ["", f"{verdict}:", *lines]
+        failed = failed or bool(lines and lines[-1].startswith(CHECK_FAILED))
+    stored = [p for p in fresh if p.suffix == ".parquet" and p.parent.parent == _baselines(config)]
+    for version in stored:
+        said += [
+            "",
+            f"stored {version}; results/report.md still compares with the version before: "
+            f"run `{paths.TOOLS}snakemake --cores 4` to compare with it. "
+            f"Commit {version.parent} to keep it (git add {version.parent} && git commit).",
+        ]
+    if report is not None and not stored:
+        said += ["", f"next: {_next_step(report, failed, fresh)}"]
+    if said:
+        print("\n".join(said), file=out)
+    return 1 if failed else 0
+
+
+def _outputs(config: dict[str, Any]) -> list[Path]:
+    folder = _baselines(config) / config["baseline"]["name"]
+    return [
+        paths.REPORT,
+        paths.CHECK,
+        *paths.AB.glob("*/check.txt"),
+        *(folder.glob("v*.parquet") if folder.is_dir() else []),
+    ]
+
+
+def _baselines(config: dict[str, Any]) -> Path:
+    return Path(config["baseline"]["directory"])
+
+
+def _next_step(report: Path, failed: bool, fresh: list[Path]) -> str:
+    headline = report.read_text(encoding="utf-8")
+    if "no baseline yet" in headline.splitlines()[1]:
+        return f"store this run as the baseline: {paths.TOOLS}snakemake --cores 1 update_baseline"
+    if failed:
+        return f"read {report}; it has the commands that measure a benchmark again"
+    if paths.CHECK not in fresh:
+        return f"gate on it (exits 1 on a regression): {paths.TOOLS}snakemake --cores 4 check"
+    return f"after a change, compare again: {paths.TOOLS}snakemake --cores 4 check"
+
+
+def _plain(lines: list[str]) -> str:
+    """A Markdown headline as terminal text: no emphasis, escapes or zero-width joiners."""
+    text = (lines or [""])[0].replace("**", "").replace("\u200d", "")
+    return re.sub(r"\\(.)", r"\1", text)

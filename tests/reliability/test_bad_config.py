@@ -138,7 +138,7 @@ def test_a_bad_config_is_one_line_naming_the_key(tmp_path, monkeypatch, capsys, 
     out, err = capsys.readouterr()
     assert code == 2, out
     assert len(err.splitlines()) == 1, err
-    assert err.startswith(f"cortexbench baseline: error: {path}: "), err
+    assert err.startswith(f"cortexbench baseline list: error: {path}: "), err
     assert fragment in err, err
     bad_input("bad config")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -116,7 +117,8 @@ def assert_one_line_error(result, command: str, path: str, *fragments: str) -> N
     assert code == 2, err
     lines = err.splitlines()
     assert len(lines) == 1, err
-    assert lines[0].startswith(f"cortexbench {command}: error: "), err
+    # the command as typed: "cortexbench baseline show: error: ..."
+    assert re.match(rf"cortexbench {command}( [a-z-]+)?: error: ", lines[0]), err
     assert path in lines[0], f"{path!r} not named in: {err}"
     for fragment in fragments:
         assert fragment in lines[0], f"{fragment!r} not in: {err}"

@@ -198,5 +198,6 @@ def test_hostile_data_through_the_commands(tmp_path, monkeypatch, capsys):
     check_report(report, 60_000, benchmarks=3)
     assert main(["check", "comparison.parquet"]) == 1  # the broken one fails the gate
     out = capsys.readouterr().out
-    assert len(out.splitlines()) == 1 and "\n\n" not in out
+    *failing, last = out.splitlines()  # one line per failing benchmark, then the verdict
+    assert len(failing) == 1 and last.startswith("check failed: 1 of 3") and "\n\n" not in out
     bad_input("hostile report data", 3)

@@ -3,8 +3,20 @@
 
 
 rule ab:
+    # The A/B's gate, like check: it runs whenever asked for; results/ab/<commit>/check.txt.
     input:
-        lambda wildcards: ab_targets("report.md", "check.txt"),
+        report=lambda wildcards: ab_targets("report.md"),
+        comparison=lambda wildcards: ab_targets("comparison.parquet"),
+        config=WORKFLOW_CONFIG,
+    log:
+        str(LOGS / "ab" / "check.log"),
+    conda:
+        "../envs/cortexbench.yaml"
+    params:
+        verdict=lambda wildcards: ab_targets("check.txt")[0],
+    shell:
+        "python -m cortexbench check {input.comparison} --config {input.config}"
+        " --verdict-file {params.verdict} > {log} 2>&1 || [ $? -eq 1 ]"
 
 
 rule ab_measure:
@@ -42,18 +54,3 @@ rule ab_report:
     shell:
         "python -m cortexbench report --comparison {input.comparison} --config {input.config}"
         " --out {output} 2> {log}"
-
-
-rule ab_check:
-    input:
-        comparison=rules.ab_measure.output.comparison,
-        config=WORKFLOW_CONFIG,
-    output:
-        str(paths.ab_folder("{base_commit}") / "check.txt"),
-    log:
-        str(LOGS / "ab" / "{base_commit}-check.log"),
-    conda:
-        "../envs/cortexbench.yaml"
-    shell:
-        "python -m cortexbench check {input.comparison} --config {input.config} 2>&1"
-        " | tee {log}; cp {log} {output}"

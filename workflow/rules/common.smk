@@ -1,3 +1,6 @@
+import sys
+import time
+
 from cortexbench import paths
 from cortexbench.config import run_keys, split_run_key, validate_config
 from cortexbench.environment import resolve_testbed
@@ -7,6 +10,7 @@ from cortexbench.workflow_support import (
     baseline_file,
     check_kernels,
     engine_files,
+    finish,
     head_kernel_files,
     optional_arguments,
     resolve_base_commit,
@@ -19,6 +23,15 @@ from cortexbench.workflow_support import (
     write_workflow_config,
 )
 
+STARTED = time.time()  # what this invocation writes is newer (workflow_support.finish)
+
+
+def stop(message):
+    """A one-line error for the user, without Snakemake's frames around it."""
+    print(f"cortexbench: error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
 try:
     config.update(validate_config(config, source="config"))
     if not config.get("base"):  # an A/B reports a kernel missing from the working tree
@@ -26,7 +39,7 @@ try:
     # The machine class runs are recorded on; an unknown one stops here, naming the key.
     TESTBED = resolve_testbed(config)
 except UserError as error:
-    raise WorkflowError(str(error)) from None
+    stop(error)
 
 use_checkout_for_jobs(workflow.basedir)
 write_settings_files(config)
@@ -76,7 +89,7 @@ def run_settings(wildcards):
         listed = ", ".join(cases[:5]) + (
             f", ... ({len(cases)} in all)" if len(cases) > 5 else ""
         )
-        raise WorkflowError(
+        stop(
             f"{wildcards.run} is not a case in the config (benchmarks.{benchmark}.cases); "
             f"configured: {listed}"
         )
@@ -91,14 +104,14 @@ def check_slurm_cluster():
     try:
         check_cluster({TESTBED: partition} if partition else {})
     except UserError as error:
-        raise WorkflowError(str(error)) from None
+        stop(error)
 
 
 def ab_base_ref():
     if not config.get("base"):
-        raise WorkflowError(
+        stop(
             "the ab target needs a git ref to compare with: "
-            "snakemake --cores 4 ab --config base=main"
+            f"{paths.TOOLS}snakemake --cores 4 ab --config base=main"
         )
     return config["base"]
 
@@ -108,7 +121,7 @@ def ab_targets(*names):
     try:
         commit = resolve_base_commit(ab_base_ref())
     except UserError as error:
-        raise WorkflowError(str(error)) from None
+        stop(error)
     return [str(paths.ab_folder(commit) / name) for name in names]
 
 

@@ -69,7 +69,10 @@ def run_ab(
     processes: list[pd.DataFrame] = []
     stages_meta: dict[str, list[dict[str, Any]]] = {}
     machine = fingerprint()
-    with exclusive_benchmark(on_wait=lambda p: say(f"A/B: waiting for another benchmark ({p})")):
+    with exclusive_benchmark(
+        on_wait=lambda holder: say(f"A/B: waiting for another benchmark to finish ({holder})"),
+        holder=f"A/B against {label}",
+    ):
         for key in keys:
             name, case = split_run_key(key)
             present = {

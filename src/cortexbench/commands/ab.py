@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cortexbench import paths
 from cortexbench.atomic import ensure_writable
+from cortexbench.commands import add_config
 from cortexbench.config import load_config
 from cortexbench.errors import UserError
 
@@ -18,26 +19,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "ab", help="measure a git ref's kernels against the working tree's in the same job"
     )
-    parser.add_argument("--base", help="git ref to compare with (branch, tag or commit)")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--base", help="git ref to compare with (branch, tag or commit)")
+    what.add_argument(
+        "--clean", action="store_true", help="remove the cached worktrees of earlier A/Bs and exit"
+    )
     parser.add_argument(
         "--base-label", help="how to name the base in the report (default: --base as given)"
     )
-    parser.add_argument("--config", type=Path, default=paths.CONFIG, help="config file")
+    add_config(parser)
     parser.add_argument(
-        "--benchmark", action="append", dest="benchmarks", help="only this one (repeatable)"
+        "--benchmark",
+        action="append",
+        dest="benchmarks",
+        metavar="NAME",
+        help="measure only this benchmark (repeat for more)",
     )
     parser.add_argument(
         "--pairs", type=int, help="pairs per stage, one process each (config: ab.pairs)"
     )
     parser.add_argument("--seed", type=int, help="seed of the sides' order (config: ab.seed)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="comparison Parquet")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"the comparison file to write (default {DEFAULT_OUT})",
+    )
     parser.add_argument(
         "--processes-out",
         type=Path,
         help="one row per measured process (default: processes.parquet beside --out)",
-    )
-    parser.add_argument(
-        "--clean", action="store_true", help="remove the cached worktrees of earlier A/Bs and exit"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(handler=handle)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cortexbench import paths
+from cortexbench.commands import add_config
 from cortexbench.config import optional_config, run_key
 from cortexbench.errors import UserError
 
@@ -49,12 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action.add_argument(
             "--directory", type=Path, help="baselines folder (default: baseline.directory)"
         )
-        action.add_argument(
-            "--config",
-            type=Path,
-            default=None,
-            help=f"config file (default {paths.CONFIG}, if it exists)",
-        )
+        add_config(action)
 
 
 def settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -145,7 +141,7 @@ def handle_list(args: argparse.Namespace) -> int:
         ]
         for v in versions
     ]
-    headers = ["", "version", "created_at", "commit", "benchmarks", "source", "notes"]
+    headers = ["current", "version", "created_at", "commit", "benchmarks", "source", "notes"]
     if any(v.testbed for v in versions):  # the testbed each version was recorded on
         headers.insert(3, "testbed")
         for row, v in zip(rows, versions, strict=True):
@@ -163,8 +159,12 @@ def handle_show(args: argparse.Namespace) -> int:
     from cortexbench.store.versions import baseline_summary
 
     where = settings(args)
-    pinned = _version_number(args.version) if args.version is not None else where["pinned"]
-    version = where["store"].require(pinned)
+    if args.version is not None:
+        version = where["store"].require(
+            _version_number(args.version), fix="give one of those versions"
+        )
+    else:
+        version = where["store"].require(where["pinned"])
     meta = read_metadata(version.path)
     git = meta.get("git") or {}
     lines = [
@@ -257,8 +257,8 @@ def _one_line(text: str | None, width: int | None = NOTES_WIDTH) -> str:
 def _cell(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
+    if isinstance(value, float) and (value.is_integer() or abs(value) >= 1e4) and abs(value) < 1e15:
+        return str(round(value))  # one notation: 1971680, never 1.97168e+06
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from cortexbench import paths
+from cortexbench.commands import add_config
 from cortexbench.config import load_config
 from cortexbench.errors import UserError
 
@@ -15,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "calibrate", help="measure the A/B detector's false alarms and power (a long study)"
     )
-    parser.add_argument("--config", type=Path, default=paths.CONFIG, help="config file")
+    add_config(parser)
     parser.add_argument("--pool-pairs", type=int, default=120, help="pairs measured per condition")
     parser.add_argument("--trials", type=int, default=2000, help="trials drawn per condition")
     parser.add_argument(
@@ -38,7 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=2000,
         help="work units of its kernel, even (0.1 %% = 2)",
     )
-    parser.add_argument("--out-dir", type=Path, default=paths.CALIBRATION)
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        default=paths.CALIBRATION,
+        help=f"where the tables and the plot go (default {paths.CALIBRATION})",
+    )
     parser.set_defaults(handler=handle)
 
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from cortexbench import paths
+from cortexbench.commands import add_config
 from cortexbench.errors import UserError
 
 
@@ -24,12 +25,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--fail-on",
         help="comma-separated: regressed,broken,budget (default: config check.fail_on)",
     )
-    parser.add_argument("--config", type=Path, help=f"config file (default {paths.CONFIG})")
+    add_config(parser)
+    parser.add_argument(
+        "--verdict-file",
+        type=Path,
+        help="also write what it prints to this file (the workflow's check.txt)",
+    )
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    from cortexbench.check import FAIL_ON, failures, gates_not_run, passed_message
+    from cortexbench.atomic import ensure_writable, write_text
+    from cortexbench.check import (
+        FAIL_ON,
+        failed_message,
+        failures,
+        gates_not_run,
+        passed_message,
+    )
     from cortexbench.comparison import read_comparison
     from cortexbench.config import optional_config
 
@@ -41,12 +54,13 @@ def handle(args: argparse.Namespace) -> int:
             raise UserError(f"--fail-on: unknown value '{unknown[0]}'; use {','.join(FAIL_ON)}")
     else:
         fail_on = optional_config(args.config)["check"]["fail_on"]
+    if args.verdict_file is not None:
+        ensure_writable(args.verdict_file)
     lines = failures(comparison, fail_on)
-    for line in lines:
-        print(line)
-    for line in gates_not_run(comparison):
-        print(f"note: {line}")
-    if lines:
-        return 1
-    print(passed_message(comparison, fail_on))
-    return 0
+    said = [*lines, *(f"note: {line}" for line in gates_not_run(comparison))]
+    said.append(failed_message(comparison, lines) if lines else passed_message(comparison, fail_on))
+    text = "\n".join(said) + "\n"
+    print(text, end="")
+    if args.verdict_file is not None:
+        write_text(args.verdict_file, text)
+    return 1 if lines else 0

@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     comment.add_argument("--out", type=Path, required=True, help="the comment body (Markdown)")
     comment.add_argument("--max-chars", type=int, help="cut the body to this size (default 60000)")
+    comment.add_argument("--run-url", help="the CI run, linked at the end with its artifacts")
     comment.set_defaults(handler=handle_comment)
 
     info = actions.add_parser("pr-info", help="the pull request's number and head commit as JSON")
@@ -47,7 +48,8 @@ def handle_comment(args: argparse.Namespace) -> int:
             # A failed stage still gets a comment, saying what is missing.
             text = f"_No report: the step that writes `{path}` did not finish; see the run's log._"
         sections.append((heading, text))
-    write_text(args.out, comment_body(sections, args.max_chars or COMMENT_MAX_CHARS))
+    body = comment_body(sections, args.max_chars or COMMENT_MAX_CHARS, run_url=args.run_url)
+    write_text(args.out, body)
     return 0
 
 

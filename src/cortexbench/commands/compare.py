@@ -10,6 +10,7 @@ from typing import Any
 
 from cortexbench import paths
 from cortexbench.atomic import ensure_writable
+from cortexbench.commands import add_config
 from cortexbench.config import load_config, run_keys
 
 
@@ -26,8 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--baseline-version", type=int, help="pin a version (default: config, else the newest)"
     )
-    parser.add_argument("--config", type=Path, default=paths.CONFIG, help="config file")
-    parser.add_argument("--out", type=Path, default=paths.COMPARISON)
+    add_config(parser)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=paths.COMPARISON,
+        help=f"the comparison file to write (default {paths.COMPARISON})",
+    )
     parser.set_defaults(handler=handle)
 
 

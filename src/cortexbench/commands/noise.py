@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from cortexbench import paths
+from cortexbench.commands import add_config
 from cortexbench.config import load_config
 from cortexbench.errors import UserError
 
@@ -15,9 +16,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "noise-study", help="rerun the unchanged suite N times; false alarms per threshold"
     )
-    parser.add_argument("--config", type=Path, default=paths.CONFIG, help="config file")
+    add_config(parser)
     parser.add_argument("--reruns", type=int, default=10, help="runs of the unchanged suite")
-    parser.add_argument("--out-dir", type=Path, default=paths.NOISE)
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        default=paths.NOISE,
+        help=f"where the reruns and the tables go (default {paths.NOISE})",
+    )
     parser.set_defaults(handler=handle)
 
 

@@ -8,16 +8,27 @@ from pathlib import Path
 from typing import Any
 
 from cortexbench import paths
+from cortexbench.commands import add_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("plots", help="plot time distributions and the baseline's history")
-    parser.add_argument("--comparison", type=Path, default=paths.COMPARISON)
+    parser.add_argument(
+        "--comparison",
+        type=Path,
+        default=paths.COMPARISON,
+        help=f"the comparison to plot (default {paths.COMPARISON})",
+    )
     parser.add_argument("--runs", nargs="*", type=Path, default=[], help=f"{paths.RUNS}/*.parquet")
     parser.add_argument("--baseline-dir", type=Path, help="default: config baseline.directory")
     parser.add_argument("--baseline-name", help="default: config baseline.name")
-    parser.add_argument("--config", type=Path, help=f"config file (default {paths.CONFIG})")
-    parser.add_argument("--out-dir", type=Path, default=paths.PLOTS)
+    add_config(parser)
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        default=paths.PLOTS,
+        help=f"where the PNGs go (default {paths.PLOTS})",
+    )
     parser.set_defaults(handler=handle)
 
 

@@ -6,14 +6,30 @@ import argparse
 from pathlib import Path
 
 from cortexbench import paths
+from cortexbench.commands import add_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("report", help="write the Markdown report of a comparison")
-    parser.add_argument("--comparison", type=Path, default=paths.COMPARISON)
-    parser.add_argument("--summary", type=Path, default=paths.SUMMARY)
-    parser.add_argument("--out", type=Path, default=paths.REPORT)
-    parser.add_argument("--config", type=Path, help=f"config file (default {paths.CONFIG})")
+    parser.add_argument(
+        "--comparison",
+        type=Path,
+        default=paths.COMPARISON,
+        help=f"the comparison to report (default {paths.COMPARISON})",
+    )
+    parser.add_argument(
+        "--summary",
+        type=Path,
+        default=paths.SUMMARY,
+        help=f"this run's summary, for the statistics (default {paths.SUMMARY})",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=paths.REPORT,
+        help=f"the Markdown report to write (default {paths.REPORT})",
+    )
+    add_config(parser)
     parser.add_argument("--max-chars", type=int, help="default: config report.max_chars")
     parser.set_defaults(handler=handle)
 

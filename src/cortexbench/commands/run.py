@@ -9,6 +9,7 @@ from pathlib import Path
 
 from cortexbench import paths
 from cortexbench.atomic import ensure_writable
+from cortexbench.commands import add_config
 from cortexbench.config import (
     benchmark_settings,
     load_config,
@@ -30,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out", type=Path, help=f"output Parquet (default {paths.RUNS}/NAME.parquet)"
     )
-    parser.add_argument("--config", type=Path, default=paths.CONFIG, help="config file")
+    add_config(parser)
     parser.add_argument(
         "--settings-file",
         type=Path,

@@ -12,7 +12,12 @@ from cortexbench.atomic import ensure_writable
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("summary", help="summarise run files into one table")
     parser.add_argument("runs", nargs="+", type=Path, help=f"{paths.RUNS}/*.parquet")
-    parser.add_argument("--out", type=Path, default=paths.SUMMARY)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=paths.SUMMARY,
+        help=f"the summary file to write (default {paths.SUMMARY})",
+    )
     parser.set_defaults(handler=handle)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from cortexbench import formatting as fmt
 from cortexbench import metrics
 from cortexbench.environment import derived_testbed, git_info
 from cortexbench.measure.lock import exclusive_benchmark
@@ -92,10 +93,13 @@ def run_benchmark(
     workers: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
 
-    def waiting(path: Path) -> None:
-        say(f"{name}: waiting for another benchmark to finish (lock {path})")
+    def waiting(holder: str) -> None:
+        say(f"{name}: waiting for another benchmark to finish ({holder})")
 
-    with exclusive_benchmark(on_wait=waiting), tempfile.TemporaryDirectory() as tmp:
+    with (
+        exclusive_benchmark(on_wait=waiting, holder=f"timing {name}"),
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         run_started = time.time_ns()
         for index, ops in enumerate(shares):
             spec = worker_spec(settings, index, ops, kernels_root)
@@ -121,7 +125,7 @@ def run_benchmark(
             failed = result["ok"].count(False)
             say(
                 f"{name}: worker {index + 1}/{len(shares)} done, {len(durations)} samples, "
-                f"median {durations[len(durations) // 2] / 1e3:.1f} us"
+                f"median {fmt.duration_ns(durations[len(durations) // 2])}"
                 + (f", {failed} failed" if failed else "")
             )
         run_ended = time.time_ns()

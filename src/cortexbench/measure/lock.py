@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,17 +20,33 @@ def lock_path() -> Path:
 
 
 @contextlib.contextmanager
-def exclusive_benchmark(on_wait: Callable[[Path], None] | None = None) -> Iterator[None]:
-    """Hold the machine's benchmark lock; calls ``on_wait`` once if it has to wait."""
+def exclusive_benchmark(
+    on_wait: Callable[[str], None] | None = None, holder: str = ""
+) -> Iterator[None]:
+    """Hold the machine's benchmark lock; calls ``on_wait`` once, with who holds it, if it has
+    to wait. ``holder`` says what this process is measuring, for whoever waits next."""
     path = lock_path()
     with open(path, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             if on_wait:
-                on_wait(path)
+                on_wait(f"{_held_by(path)}; lock {path}")
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
+            handle.seek(0)
+            handle.truncate()
+            started = time.strftime("%H:%M:%S")
+            handle.write(f"pid {os.getpid()}, {holder or ' '.join(sys.argv[1:3])}, since {started}")
+            handle.flush()
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _held_by(path: Path) -> str:
+    try:
+        said = path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        said = ""
+    return f"held by {said}" if said else "held by another process"

@@ -317,7 +317,7 @@ class ShiftInterval(RelativeWording):
     def describe_regression(self, metric: Metric, row: Row) -> str:
         interval = ""
         if fmt.is_finite_number(row.ci_low) and fmt.is_finite_number(row.ci_high):
-            interval = f"{row.ci_low * 100:+.1f}..{row.ci_high * 100:+.1f} %, "
+            interval = f"{row.ci_low * 100:+.1f}…{row.ci_high * 100:+.1f} %, "
         level = (
             f"{fmt.setting_pct(row.confidence)} CI "
             if fmt.is_finite_number(row.confidence)

@@ -99,7 +99,10 @@ class BaselineStore:
         return [self._read_version(numbered[n], n) for n in sorted(numbered)]
 
     def resolve(
-        self, pinned: int | None = None, testbed: str | None = ANY_TESTBED
+        self,
+        pinned: int | None = None,
+        testbed: str | None = ANY_TESTBED,
+        fix: str = "change baseline.version in the config",
     ) -> BaselineVersion | None:
         """The current version: ``pinned`` if given, else the newest; None if there is none.
 
@@ -126,13 +129,14 @@ class BaselineStore:
         existing = ", ".join(str(v.version) for v in versions) or "none"
         raise UserError(
             f"baseline '{self.name}' in {self.directory} has no version {pinned} (existing "
-            f"versions: {existing}); change baseline.version in the config or pass another "
-            "version"
+            f"versions: {existing}); {fix}"
         )
 
-    def require(self, pinned: int | None = None) -> BaselineVersion:
+    def require(
+        self, pinned: int | None = None, fix: str = "change baseline.version in the config"
+    ) -> BaselineVersion:
         """Like :meth:`resolve`, but no version is an error saying how to create one."""
-        version = self.resolve(pinned)
+        version = self.resolve(pinned, fix=fix)
         if version is None:
             raise UserError(
                 f"{self.folder}: baseline '{self.name}' has no versions yet; {CREATE_HINT}"

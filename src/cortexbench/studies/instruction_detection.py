@@ -127,7 +127,7 @@ def markdown(table: pd.DataFrame, processes: pd.DataFrame, meta: dict[str, Any])
                 f"{(group['verdict'] == 'regressed').sum()}/{len(group)}",
                 f"{(group['verdict'] == 'unchanged').sum()}/{len(group)}",
                 f"{np.median(group['change']) * 100:+.3f} %",
-                f"{group['change'].min() * 100:+.3f}..{group['change'].max() * 100:+.3f} %",
+                f"{group['change'].min() * 100:+.3f}…{group['change'].max() * 100:+.3f} %",
             ]
         )
     header = ["condition", "work ratio", "regressed", "unchanged", "median change", "range"]
