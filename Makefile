@@ -6,7 +6,7 @@ CORES ?= 4
 # Re-install when the project's dependencies change.
 STAMP := $(VENV)/.installed
 
-.PHONY: bench test lint format kernel-speed calibrate noise-study clean
+.PHONY: bench test lint format kernel-speed calibrate noise-study history-study bisect-study clean
 
 $(STAMP): pyproject.toml
 	@echo "Setting up $(VENV): installing cortexbench, Snakemake and their dependencies"
@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 	@$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# history's change points: Apache Otava's analysis needs only NumPy and SciPy; its other
+	@# dependencies (its database, cloud and Slack integrations, an exact NumPy) are not wanted
+	@$(BIN)/python -m pip install --quiet --no-deps 'apache-otava==0.8.0'
 	@echo "$(VENV) is ready."
 	@touch $@
 
@@ -46,6 +49,13 @@ calibrate: $(STAMP)
 noise-study: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) noise_study
 
+# docs/history.md: change points in generated histories, then a bisection of a real repository.
+history-study: $(STAMP)
+	$(BIN)/python tools/history_study.py
+
+bisect-study: $(STAMP)
+	$(BIN)/python tools/bisect_study.py
+
 clean:
 	rm -rf results .snakemake
 
@@ -55,7 +65,7 @@ CI_CONFIG ?= config/config.yaml
 CI_LOCAL_ARGS ?=
 CI_ENV = BIN=$(BIN) CORES=$(CORES) CI_CONFIG=$(CI_CONFIG)
 
-.PHONY: ci-install ci-valgrind ci-baselines ci-ab ci-bench ci-report ci-check ci-baseline ci-local ci-lint
+.PHONY: ci-install ci-valgrind ci-baselines ci-ab ci-bench ci-history ci-report ci-check ci-baseline ci-local ci-lint
 
 ci-install: $(STAMP)
 
@@ -76,6 +86,10 @@ ci-ab: $(STAMP)
 # The suite, compared with the stored baseline: results/report.md and results/plots.
 ci-bench: $(STAMP)
 	$(CI_ENV) ci/ci.sh bench
+
+# The daily run: bisect each change point among the newest baseline versions (job summary).
+ci-history: $(STAMP)
+	$(CI_ENV) ci/ci.sh history
 
 ci-report: $(STAMP)
 	$(CI_ENV) ci/ci.sh report

@@ -19,9 +19,11 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/run.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/compare.smk"
+include: "workflow/rules/history.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/baseline.smk"
 include: "workflow/rules/ab.smk"
+include: "workflow/rules/bisect.smk"
 include: "workflow/rules/studies.smk"
 
 
@@ -36,6 +38,8 @@ localrules:
     update_baseline,
     ab,
     ab_report,
+    history,
+    bisect,
 
 
 rule all:

@@ -5,6 +5,8 @@
 #   ci/ci.sh ab          same-job A/B: a pull request against its merge base, a push against
 #                        the commit before it
 #   ci/ci.sh bench       the suite against the stored baseline
+#   ci/ci.sh history     the daily run: bisect the change points among the newest baseline
+#                        versions (results/history.parquet), culprits in the job summary
 #   ci/ci.sh report      comment body, pr.json and the job summary
 #   ci/ci.sh check       the regression check(s); fails the job
 #   ci/ci.sh baselines   take the stored baselines from $BASELINE_BRANCH (protected main)
@@ -90,6 +92,15 @@ step_ab() {
 
 step_bench() {
     snakemake_ci
+}
+
+step_history() {
+    # ci-bench ran the history rule (the report's trend needs it); make sure, then bisect.
+    snakemake_ci history
+    cortexbench ci bisect-new --history results/history.parquet --config "$CI_CONFIG" \
+        --time-limit "${BISECT_TIME_LIMIT:-2400}" --out "$STATE/bisect.md"
+    summary <"$STATE/bisect.md"
+    cat "$STATE/bisect.md"
 }
 
 step_report() {
@@ -240,9 +251,9 @@ step_publish() {
 }
 
 case ${1:-} in
-ab | bench | report | check | baselines | publish) "step_$1" ;;
+ab | bench | history | report | check | baselines | publish) "step_$1" ;;
 *)
-    echo "usage: $0 ab|bench|report|check|baselines|publish" >&2
+    echo "usage: $0 ab|bench|history|report|check|baselines|publish" >&2
     exit 2
     ;;
 esac

@@ -5,7 +5,6 @@ from __future__ import annotations
 import types
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 from matplotlib.image import imread
 
@@ -13,7 +12,8 @@ from cortexbench.cli import main
 from cortexbench.commands.plots import write_plots
 from cortexbench.compare import compare
 from cortexbench.comparison import write_comparison
-from cortexbench.plots import history_frame, plot_distributions, plot_history
+from cortexbench.history import ChangePoint, History, HistorySettings, series
+from cortexbench.plots import plot_distributions, plot_history
 from cortexbench.results import write_samples, write_table
 from cortexbench.store.versions import BaselineStore, load_version
 from cortexbench.summary import summarize
@@ -22,10 +22,10 @@ from tests.comparison_data import CONFIG, make_baseline, make_run
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def assert_png(path) -> None:
+def assert_png(path, size=(700, 420)) -> None:
     assert path.read_bytes()[:8] == PNG_MAGIC
     height, width = imread(path).shape[:2]
-    assert (width, height) == (700, 420)
+    assert (width, height) == size
 
 
 def test_distribution_plot_with_both_sides(tmp_path):
@@ -48,33 +48,32 @@ def test_distribution_plot_without_baseline_or_samples(tmp_path):
     assert_png(tmp_path / "other.png")
 
 
-def test_history_plot_and_placeholder(tmp_path):
-    history = pd.DataFrame(
-        {
-            "version": [1, 2, 3],
-            "created_at": ["2026-01-01", "2026-01-02", "2026-01-03"],
-            "commit": ["a" * 40, None, "c" * 40],
-            "median_ns": [100_000.0, 104_000.0, 99_000.0],
-        }
-    )
-    plot_history(history, "b", tmp_path / "history.png", current_ns=120_000.0)
+def history_series(tmp_path, counted: bool):
+    store = BaselineStore(tmp_path / "store", "main")
+    for seed in (1, 2, 3):
+        samples, meta = make_run("b", seed=seed, median_ns=1e5 * (1 + seed / 10))
+        if counted:
+            meta["probes"] = {"instructions": {"processes": [{"instructions_per_op": 1e6 * seed}]}}
+        store.add(
+            [(samples, meta)], commit=None if seed == 2 else f"{seed}" * 40, dirty=False, notes=None
+        )
+    return series(store.versions())
+
+
+def test_history_plot_with_instructions_change_points_and_placeholder(tmp_path):
+    frame = history_series(tmp_path, counted=False)
+    plot_history(frame, "b", tmp_path / "history.png", current_ns=120_000.0)
     assert_png(tmp_path / "history.png")
-    plot_history(history.iloc[0:0], "b", tmp_path / "empty.png", current_ns=1.0)
+    counted = history_series(tmp_path / "more", counted=True)
+    step = ChangePoint(
+        "b", "unknown", "instructions", 1, 2, "1" * 40, None, 1, 1e6, 2.5e6, 1.5, "more", 1e-9
+    )
+    plot_history(counted, "b", tmp_path / "counted.png", change_points=[step])
+    assert_png(tmp_path / "counted.png", size=(700, 640))  # a panel for instruction counts
+    plot_history(frame.iloc[0:0], "b", tmp_path / "empty.png", current_ns=1.0)
     assert_png(tmp_path / "empty.png")
-
-
-def test_history_frame_takes_each_versions_median():
-    summary = summarize([make_run("a", seed=1), make_run("b", seed=2, median_ns=5e5)])
-    versions = [
-        (types.SimpleNamespace(version=1, created_at="t1", commit="x"), summary),
-        (types.SimpleNamespace(version=2, created_at="t2", commit=None), summary.iloc[0:1]),
-    ]
-    history = history_frame(versions, "b")
-    assert list(history["version"]) == [1]
-    assert history["median_ns"].iat[0] == summary.loc[1, "process_median_ns"]  # what is compared
-    older = summary.drop(columns=["process_median_ns"])  # a version stored before it was kept
-    history = history_frame([(versions[0][0], older)], "b")
-    assert history["median_ns"].iat[0] == summary.loc[1, "median_duration_ns"]
+    plot_history(frame, "other", tmp_path / "other.png")  # another benchmark's series is not its
+    assert_png(tmp_path / "other.png")
 
 
 def write_inputs(tmp_path, baseline):
@@ -117,7 +116,8 @@ def test_command_with_a_baseline_history(tmp_path, monkeypatch):
         load=lambda v: loaded.append(v.version) or baseline,
     )
     comparison = Path("results/comparison.parquet")
-    assert write_plots(comparison, [Path(p) for p in paths], store, Path("plots")) == 0
+    history = History(series([]), (), (), HistorySettings.from_config())
+    assert write_plots(comparison, [Path(p) for p in paths], store, Path("plots"), history) == 0
     assert loaded == [3]
     for name in ("a-distribution.png", "a-history.png", "b-distribution.png", "b-history.png"):
         assert_png(tmp_path / "plots" / name)

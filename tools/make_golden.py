@@ -335,11 +335,49 @@ def suite_inputs(folder: Path, slowed: str | None) -> None:
     _write_runs(folder / "runs", current)
 
 
+def history_inputs(folder: Path, versions: int = 12, step_at: int = 10) -> None:
+    """The default suite stored ``versions`` times with this machine's noise (two speed
+    modes), TTFS encoding doing 2 % more instructions from version ``step_at`` on, and a run
+    of that code."""
+    import numpy as np
+
+    from cortexbench.store.versions import BaselineStore
+    from cortexbench.studies.histories import process_medians
+
+    rng = np.random.default_rng(2026)
+    _config(folder, SUITE_CONFIG)
+    store = BaselineStore(folder / "baselines", "main")
+
+    def suite(version: int, seed: int):
+        runs = []
+        for i, (name, (ns, count, custom)) in enumerate(SUITE.items()):
+            more = 1.02 if name == "ttfs_encoding" and version >= step_at else 1.0
+            factors = list(process_medians(rng, 1, base_ns=1.0)[0])
+            run = _run(
+                name,
+                testbed=None,
+                seed=seed + i,
+                median_ns=ns,
+                custom=custom,
+                worker_factors=factors,
+            )
+            runs.append(_counted(run, count * more))
+        return runs
+
+    for version in range(1, versions + 1):
+        store.add(
+            suite(version, 100 * version), commit=f"{version:x}" * 40, dirty=False, notes=None
+        )
+    _write_runs(folder / "runs", suite(versions + 1, 5000))
+
+
 def more_inputs() -> None:
     """The scenarios added later, written once each like the first ones."""
     for name, slowed in (("unchanged", None), ("regression", "ttfs_encoding")):
         if not (GOLDEN / name).exists():
             suite_inputs(GOLDEN / name, slowed)
+    if not (GOLDEN / "history").exists():
+        history_inputs(GOLDEN / "history")
 
 
 if __name__ == "__main__":

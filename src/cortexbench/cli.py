@@ -24,6 +24,8 @@ COMMANDS = (
     "plots",
     "ab",
     "calibrate",
+    "history",
+    "bisect",
     "ci",
     "noise",
 )

@@ -121,3 +121,34 @@ def one_line(value: Any, limit: int, *, printable: bool = True) -> str:
     if len(text) <= limit and len(raw) <= 4 * limit:
         return text
     return text[: limit - 1].rstrip() + "…"
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+HOLE = "·"
+
+
+def sparkline(values: list[Any], flat_within: float = 0.005) -> str:
+    """One character per value, ▁ for the lowest of them to █ for the highest; ``·`` for a
+    value that is missing; all ▄ when they lie within ``flat_within`` of each other."""
+    numbers = [as_float(v) for v in values]
+    finite = [v for v in numbers if math.isfinite(v)]
+    if not finite:
+        return HOLE * len(numbers)
+    low, high = min(finite), max(finite)
+    flat = low <= 0 or high / low - 1 < flat_within
+    top = len(SPARKS) - 1
+    return "".join(
+        HOLE
+        if not math.isfinite(v)
+        else SPARKS[top // 2]
+        if flat
+        else SPARKS[round((v - low) / (high - low) * top)]
+        for v in numbers
+    )
+
+
+def pvalue(p: Any) -> str:
+    """A p-value: two significant digits, and a floor below which digits mean nothing."""
+    if not is_finite_number(p):
+        return MISSING
+    return "p < 1e-12" if float(p) < 1e-12 else f"p = {float(p):.2g}"

@@ -7,6 +7,7 @@ display needed) and written atomically.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -77,71 +78,87 @@ def plot_distributions(
 
 
 def plot_history(
-    history: pd.DataFrame,
+    series: pd.DataFrame,
     benchmark: str,
     out_png: str | os.PathLike[str],
     *,
     current_ns: float | None = None,
+    change_points: Sequence[Any] = (),
 ) -> None:
-    """Per-op time of ``benchmark`` across the baseline's versions (and this run): the median
-    of process medians, as the comparison has it."""
-    figure, axes = _figure()
-    axes.set_title(f"{_short(benchmark)}: median of process medians across baseline versions")
-    history = history.dropna(subset=["median_ns"]) if len(history) else history
-    if history.empty:
+    """``benchmark`` across the baseline's versions (one testbed's ``cortexbench.history``
+    series), commits on the axis: time per op with its interval and fastest process, then
+    instructions per op where they were counted; change points are marked where they step."""
+    mine = (
+        series[series["benchmark"] == benchmark].sort_values("position") if len(series) else series
+    )
+    mine = mine[np.isfinite(mine["time_ns"].to_numpy(dtype=float))] if len(mine) else mine
+    counted = len(mine) and np.isfinite(mine["instructions_per_op"].to_numpy(dtype=float)).any()
+    figure = Figure(figsize=(7, 6.4 if counted else 4.2), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    panels = figure.subplots(2, 1, sharex=True) if counted else [figure.add_subplot()]
+    axes = panels[0]
+    axes.set_title(f"{_short(benchmark)}: across baseline versions")
+    if not len(mine):
         _message(axes, "no baseline version holds this benchmark yet: nothing to plot")
         return _save(figure, out_png)
-    versions = history["version"].astype(int).to_numpy()
-    axes.plot(
-        versions,
-        history["median_ns"].to_numpy(dtype=float) / 1e3,
-        marker="o",
+    x = mine["position"].to_numpy()
+    time_us = mine["time_ns"].to_numpy(dtype=float) / 1e3
+    axes.fill_between(
+        x,
+        mine["time_low_ns"].to_numpy(dtype=float) / 1e3,
+        mine["time_high_ns"].to_numpy(dtype=float) / 1e3,
         color=SIDE_COLOURS["baseline"],
-        label="baseline versions",
+        alpha=0.2,
+        label="99 % interval of the median",
     )
-    for version, median, commit in zip(
-        versions, history["median_ns"] / 1e3, history["commit"], strict=True
-    ):
-        if isinstance(commit, str) and commit:
-            axes.annotate(
-                commit[:7],
-                (version, median),
-                textcoords="offset points",
-                xytext=(0, 6),
-                ha="center",
-                fontsize="x-small",
-            )
-    axes.set_xticks(versions, [f"v{v}" for v in versions])
+    axes.plot(x, time_us, marker="o", color=SIDE_COLOURS["baseline"], label="median of processes")
+    axes.plot(
+        x,
+        mine["fastest_ns"].to_numpy(dtype=float) / 1e3,
+        marker=".",
+        linestyle=":",
+        color="#2ca02c",
+        label="fastest process",
+    )
     if current_ns is not None and np.isfinite(current_ns):
         axes.axhline(
             current_ns / 1e3, color=SIDE_COLOURS["current"], linestyle="--", label="this run"
         )
-    axes.set_xlabel("baseline version")
     axes.set_ylabel("µs per operation")
-    axes.legend(loc="best", fontsize="small")
-    _save(figure, out_png)
-
-
-def history_frame(versions: list[tuple[Any, pd.DataFrame]], benchmark: str) -> pd.DataFrame:
-    """The history of one benchmark from ``(BaselineVersion, its summary frame)`` pairs."""
-    rows = []
-    for version, summary in versions:
-        match = summary[summary["benchmark"] == benchmark] if len(summary) else summary
-        if match.empty:
-            continue
-        # Versions stored before the summary held it have only the median of all samples.
-        value = match["process_median_ns"].iat[0] if "process_median_ns" in match else np.nan
-        if not np.isfinite(value):
-            value = match["median_duration_ns"].iat[0]
-        rows.append(
-            {
-                "version": version.version,
-                "created_at": version.created_at,
-                "commit": version.commit,
-                "median_ns": float(value),
-            }
+    if counted:
+        panels[1].plot(
+            x,
+            mine["instructions_per_op"].to_numpy(dtype=float) / 1e6,
+            marker="o",
+            color="#9467bd",
+            label="instructions per op",
         )
-    return pd.DataFrame(rows, columns=["version", "created_at", "commit", "median_ns"])
+        panels[1].set_ylabel("million instructions per op")
+    for point in change_points:
+        if point.benchmark != benchmark:
+            continue
+        target = panels[1] if counted and point.metric == "instructions" else axes
+        target.axvline(point.position - 0.5, color="#d62728", linestyle="-", alpha=0.7)
+        target.annotate(
+            f"{point.change * 100:+.1f} %",
+            (point.position - 0.5, 0.5),
+            xycoords=("data", "axes fraction"),
+            textcoords="offset points",
+            xytext=(4, 0),
+            color="#d62728",
+            fontsize="small",
+        )
+    bottom = panels[-1]
+    step = max(1, len(x) // 12)  # at most a dozen commits on the axis
+    labels = [
+        f"v{v}\n{c[:7]}" if isinstance(c, str) and c else f"v{v}"
+        for v, c in zip(mine["version"], mine["commit"], strict=True)
+    ]
+    bottom.set_xticks(x[::step], labels[::step], fontsize="x-small")
+    bottom.set_xlabel("baseline version and commit (change points in red)")
+    for panel in panels:
+        panel.legend(loc="best", fontsize="small")
+    _save(figure, out_png)
 
 
 def _ok_samples(samples: pd.DataFrame | None, benchmark: str) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from cortexbench import formatting as fmt
-from cortexbench import metrics
+from cortexbench import metrics, paths
 from cortexbench.check import benchmark_verdicts, describe_budget, over_budget, regressions
 from cortexbench.compare import NO_BASELINE_REASON, UPDATE_BASELINE
 from cortexbench.comparison import (
@@ -26,6 +26,7 @@ from cortexbench.comparison import (
     by_benchmark,
 )
 from cortexbench.environment import TIMING_KEYS
+from cortexbench.history import History
 from cortexbench.markdown import (
     MARKER,
     compact_table,
@@ -65,8 +66,18 @@ RATIO_STATISTICS = frozenset({"error_rate"})  # changes of these are told in per
 Rows = dict[str, list[Row]]
 
 
-def render_report(comparison: Comparison, summary: pd.DataFrame, *, max_chars: int = 60000) -> str:
-    """The whole comment, at most ``max_chars`` characters; marker and first line always kept."""
+def render_report(
+    comparison: Comparison,
+    summary: pd.DataFrame,
+    *,
+    max_chars: int = 60000,
+    history: History | None = None,
+) -> str:
+    """The whole comment, at most ``max_chars`` characters; marker and first line always kept.
+
+    ``history``: the baseline's series and new change points (``cortexbench history``), for a
+    trend column and a section on the change points among the newest versions.
+    """
     verdicts = benchmark_verdicts(comparison)
     rows = by_benchmark(comparison.rows)
     noteworthy = [
@@ -76,6 +87,7 @@ def render_report(comparison: Comparison, summary: pd.DataFrame, *, max_chars: i
     ]
     sections = [
         _reasons_section(rows, noteworthy),
+        _change_points_section(history),
         _failed_workers_section(comparison),
         _ab_section(comparison),
         *_benchmark_sections(rows, noteworthy, comparison, summary),
@@ -83,12 +95,13 @@ def render_report(comparison: Comparison, summary: pd.DataFrame, *, max_chars: i
         _baseline_section(comparison),
         _rerun_section(comparison, noteworthy),
     ]
-    headers, table = _table(comparison, rows, verdicts)
+    trends = _trends(comparison, rows, history)
+    headers, table = _table(comparison, rows, verdicts, trends)
     return fit(
         "\n".join(filter(None, [_headline(comparison, rows, verdicts), _subject(comparison)])),
         padded_table(headers, table),
         [s for s in sections if s],
-        _footer(comparison),
+        _footer(comparison, history if trends else None),
         max_chars,
     )
 
@@ -195,7 +208,10 @@ def _table_order(verdicts: dict[str, Verdict]) -> list[str]:
 
 
 def _table(
-    comparison: Comparison, rows: Rows, verdicts: dict[str, Verdict]
+    comparison: Comparison,
+    rows: Rows,
+    verdicts: dict[str, Verdict],
+    trends: dict[str, str] | None = None,
 ) -> tuple[list[str], list[list[str]]]:
     """The one table of benchmarks; each figure's column says where it comes from."""
     ab = comparison.mode is Mode.AB
@@ -211,6 +227,7 @@ def _table(
         *(f"{column}, {source}" for column in columns),
         "verdict",
         "budget",
+        *(["trend"] if trends else []),
     ]
     table = []
     for name in _table_order(verdicts):
@@ -231,9 +248,36 @@ def _table(
                 *(_metric_cell(rows[name], column) for column in columns),
                 cell,
                 _budget_cell(rows[name]),
+                *([trends.get(name, fmt.MISSING)] if trends else []),
             ]
         )
     return headers, table
+
+
+def _trends(comparison: Comparison, rows: Rows, history: History | None) -> dict[str, str]:
+    """Per benchmark: its median over the newest baseline versions, then this run's."""
+    if history is None:
+        return {}
+    against = comparison.against
+    testbed = against.testbed if isinstance(against, StoredBaseline) else None
+    if testbed is None and comparison.measured.testbeds:
+        testbed = comparison.measured.testbeds[0]
+    frame = history.testbed_series(testbed)
+    if not len(frame):
+        return {}
+    newest = sorted(frame["position"].unique())[-history.settings.trend_versions :]
+    shown = frame[frame["position"].isin(newest)]
+    trends = {}
+    for name in rows:
+        mine = shown[shown["benchmark"] == name].set_index("position")["time_ns"]
+        if len(mine) < 2:
+            continue
+        past = [mine.get(position, float("nan")) for position in newest]
+        time = next((r for r in rows[name] if r.metric == metrics.TIME.name), None)
+        now = time.current if time is not None else float("nan")
+        line = fmt.sparkline([*past, now])
+        trends[name] = f"{line[:-1]} {line[-1]}" if fmt.is_finite_number(now) else line[:-1]
+    return trends
 
 
 def _metric_columns(comparison: Comparison) -> list[str]:
@@ -285,6 +329,31 @@ def _reasons_section(rows: Rows, noteworthy: list[str]) -> str:
     if not lines:
         return ""
     return details("Why: the verdicts that are not “unchanged”, and budgets exceeded", lines)
+
+
+def _change_points_section(history: History | None) -> str:
+    """The change points among the newest versions, each with the command that finds its
+    commit."""
+    if history is None or not history.recent:
+        return ""
+    lines = []
+    for point in history.recent:
+        label = escape_markdown(point.benchmark, NAME_LIMIT)
+        measure = "fastest process" if point.metric == metrics.TIME.name else point.metric
+        lines.append(
+            f"- **{label}** ({escape_markdown(point.testbed)}): {measure} "
+            f"{fmt.signed_pct(point.change)} ({point.direction}) from v{point.version_before} "
+            f"({short(point.commit_before)}) to v{point.version_after} "
+            f"({short(point.commit_after)}), {fmt.pvalue(point.pvalue)}"
+        )
+        if point.commit_before and point.commit_after and set(point.benchmark) <= SAFE_NAME:
+            lines.append(
+                f"  find the commit: `{paths.TOOLS}cortexbench bisect {point.benchmark} "
+                f"--good {point.commit_before[:12]} --bad {point.commit_after[:12]}`"
+            )
+    count = len(history.recent)
+    newest = history.settings.recent
+    return details(f"Change points among the newest {newest} baseline versions ({count})", lines)
 
 
 def _failed_workers_section(comparison: Comparison) -> str:
@@ -468,8 +537,18 @@ def _rerun_section(comparison: Comparison, noteworthy: list[str]) -> str:
     return details("Measure them again", lines) if lines else ""
 
 
-def _footer(comparison: Comparison) -> str:
+def _footer(comparison: Comparison, history: History | None = None) -> str:
     """How the verdicts are decided, with both kinds of comparison's thresholds."""
+    text = _verdict_rules(comparison)
+    if history is not None and text:
+        text += (
+            f". Trend: the median over the newest {history.settings.trend_versions} baseline "
+            "versions, then this run; ▁ lowest to █ highest in its row, · not measured"
+        )
+    return f"<sub>{text}.</sub>" if text else ""
+
+
+def _verdict_rules(comparison: Comparison) -> str:
     limits = comparison.thresholds
     settings = comparison.settings
     if comparison.mode is Mode.AB:
@@ -484,7 +563,7 @@ def _footer(comparison: Comparison) -> str:
         if fmt.is_finite_number(limits.get("stored_time")):
             stored = fmt.setting_pct(limits["stored_time"])
             text += f"; against the stored baseline the threshold is ±{stored}"
-        return f"<sub>{text}.</sub>"
+        return text
     confidence, threshold = settings.get("confidence"), settings.get("threshold")
     if not (fmt.is_finite_number(confidence) and fmt.is_finite_number(threshold)):
         return ""
@@ -500,7 +579,7 @@ def _footer(comparison: Comparison) -> str:
             f"; the same-job A/B uses +{fmt.setting_pct(limits['ab_time'])} and a "
             f"±{fmt.setting_pct(limits['ab_margin'])} margin"
         )
-    return f"<sub>{text}.</sub>"
+    return text
 
 
 def _flatten(env: Mapping[str, Any], prefix: str = "") -> dict[str, str]:

@@ -125,6 +125,14 @@ def baseline_file(config: dict[str, Any]) -> list[str]:
     return [str(found)] if found else []
 
 
+def newest_baseline_file(config: dict[str, Any]) -> list[str]:
+    """The newest version file of the configured baseline, pinned or not, or [] if it has
+    none: a new version changes the history."""
+    section = config["baseline"]
+    found = current_version_file(Path(section["directory"]), section["name"], None)
+    return [str(found)] if found else []
+
+
 def optional_arguments(**options: str | None) -> str:
     """``--key value`` for each option that is set, shell-quoted (for a rule's params)."""
     return " ".join(
@@ -206,6 +214,12 @@ def finish(started: float, config: dict[str, Any], out: Any = None) -> int:
             f"run `{paths.TOOLS}snakemake --cores 4` to compare with it. "
             f"Commit {version.parent} to keep it (git add {version.parent} && git commit).",
         ]
+    for bisection in (
+        p for p in fresh if p.name == "report.md" and p.parent.parent == paths.BISECT
+    ):
+        lines = bisection.read_text(encoding="utf-8").splitlines()
+        table_end = max((i for i, line in enumerate(lines) if line.startswith("|")), default=0)
+        said += ["", f"{bisection}:", *(line for line in lines[table_end + 1 :] if line)]
     if report is not None and not stored:
         said += ["", f"next: {_next_step(report, failed, fresh)}"]
     if said:
@@ -219,6 +233,7 @@ def _outputs(config: dict[str, Any]) -> list[Path]:
         paths.REPORT,
         paths.CHECK,
         *paths.AB.glob("*/check.txt"),
+        *paths.BISECT.glob("*/report.md"),
         *(folder.glob("v*.parquet") if folder.is_dir() else []),
     ]
 

@@ -44,6 +44,8 @@ rule ab_measure:
 rule ab_report:
     input:
         comparison=rules.ab_measure.output.comparison,
+        history=rules.history.output.changes,
+        series=rules.history.output.series,
         config=WORKFLOW_CONFIG,
     output:
         str(paths.ab_folder("{base_commit}") / "report.md"),
@@ -53,4 +55,4 @@ rule ab_report:
         "../envs/cortexbench.yaml"
     shell:
         "python -m cortexbench report --comparison {input.comparison} --config {input.config}"
-        " --out {output} 2> {log}"
+        " --history {input.history} --history-series {input.series} --out {output} 2> {log}"

@@ -1,3 +1,4 @@
+import shlex
 import sys
 import time
 
@@ -12,6 +13,7 @@ from cortexbench.workflow_support import (
     engine_files,
     finish,
     head_kernel_files,
+    newest_baseline_file,
     optional_arguments,
     resolve_base_commit,
     run_kernel,
@@ -75,6 +77,7 @@ if run_partition(config, TESTBED):
     TIMING_RESOURCES["slurm_partition"] = run_partition(config, TESTBED)
 # [] when the baseline has no version yet: compare then reports every benchmark as new.
 BASELINE = baseline_file(config)
+NEWEST_BASELINE = newest_baseline_file(config)  # history reads every version
 HEAD_KERNEL_FILES = head_kernel_files(config)
 
 
@@ -114,6 +117,18 @@ def ab_base_ref():
             f"{paths.TOOLS}snakemake --cores 4 ab --config base=main"
         )
     return config["base"]
+
+
+def bisect_arguments():
+    """BENCHMARK --good A --bad B from --config, shell-quoted, or a clear error."""
+    missing = [key for key in ("benchmark", "good", "bad") if not config.get(key)]
+    if missing:
+        stop(
+            f"the bisect target needs {', '.join(missing)}: {paths.TOOLS}snakemake --cores 1 "
+            "bisect --config benchmark=ttfs_encoding good=<older commit> bad=<newer commit>"
+        )
+    benchmark = shlex.quote(config["benchmark"])
+    return f"{benchmark} {optional_arguments(good=config['good'], bad=config['bad'])}"
 
 
 def ab_targets(*names):

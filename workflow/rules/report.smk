@@ -2,6 +2,8 @@ rule report:
     input:
         comparison=rules.compare.output[0],
         summary=rules.summary.output[0],
+        history=rules.history.output.changes,
+        series=rules.history.output.series,
         config=WORKFLOW_CONFIG,
     output:
         report(str(paths.REPORT), caption="../report/report.rst", category="Report"),
@@ -11,6 +13,7 @@ rule report:
         "../envs/cortexbench.yaml"
     shell:
         "python -m cortexbench report --comparison {input.comparison} --summary {input.summary}"
+        " --history {input.history} --history-series {input.series}"
         " --config {input.config} --out {output} 2> {log}"
 
 
@@ -19,6 +22,8 @@ rule plots:
         comparison=rules.compare.output[0],
         runs=RUNS,
         baseline=BASELINE,
+        history=rules.history.output.changes,
+        series=rules.history.output.series,
         config=WORKFLOW_CONFIG,
     output:
         report(
@@ -33,4 +38,5 @@ rule plots:
         "../envs/cortexbench.yaml"
     shell:
         "python -m cortexbench plots --comparison {input.comparison} --runs {input.runs}"
+        " --history {input.history} --history-series {input.series}"
         " --config {input.config} --out-dir {output} 2> {log}"

@@ -37,8 +37,10 @@ def run_ab(
     workdir: Path,
     benchmarks: list[str] | None = None,
     progress: Progress | None = None,
+    head_ref: str | None = None,
 ) -> tuple[Comparison, pd.DataFrame]:
-    """Measure ``base_ref``'s kernels against the working tree's, benchmark by benchmark.
+    """Measure ``base_ref``'s kernels against the working tree's (``head_ref``: that commit's,
+    checked out beside it), benchmark by benchmark.
 
     Returns the comparison (mode ``ab``: rows shaped as a baseline comparison's) and one row per
     measured process.
@@ -48,19 +50,23 @@ def run_ab(
     settings_ab = config["ab"]
     repo = repo_root(workdir)
     base_commit = resolve_commit(repo, base_ref)
-    head = git_info(workdir)
-    changed = dirty_files(workdir)
+    inside = workdir.resolve().relative_to(repo.resolve())  # the project within the repository
+    if head_ref is None:
+        head_commit, changed = git_info(workdir)["commit"], dirty_files(workdir)
+        head_kernels = workdir.resolve()
+    else:
+        head_commit, changed = resolve_commit(repo, head_ref), []
+        head_kernels = checkout(repo, head_commit) / inside
     if changed:
         say(
             f"A/B: measuring the working tree with uncommitted changes in {', '.join(changed)} "
             f"against {label} ({base_commit[:12]})"
         )
     keys = selected_run_keys(config, benchmarks)
-    base_root = checkout(repo, base_commit)
-    base_kernels = base_root / workdir.resolve().relative_to(repo.resolve())
+    base_kernels = checkout(repo, base_commit) / inside
     sides = {
         "base": Side("base", str(base_kernels), base_commit),
-        "head": Side("head", str(workdir.resolve()), head["commit"], bool(changed)),
+        "head": Side("head", str(head_kernels), head_commit, bool(changed)),
     }
     seed = settings_ab["seed"] if settings_ab["seed"] is not None else secrets.randbits(32)
     rng = np.random.default_rng(seed)
@@ -96,7 +102,7 @@ def run_ab(
         config,
         rows,
         base=GitBase(ref=label, commit=base_commit),
-        measured=Measured(commit=head["commit"], dirty=bool(changed), changed=tuple(changed)),
+        measured=Measured(commit=head_commit, dirty=bool(changed), changed=tuple(changed)),
         seed=seed,
         stages=stages_meta,
         environment=machine,

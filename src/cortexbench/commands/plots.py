@@ -22,6 +22,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--runs", nargs="*", type=Path, default=[], help=f"{paths.RUNS}/*.parquet")
     parser.add_argument("--baseline-dir", type=Path, help="default: config baseline.directory")
     parser.add_argument("--baseline-name", help="default: config baseline.name")
+    parser.add_argument(
+        "--history-series",
+        type=Path,
+        help="the series `cortexbench history` wrote (default: read the baseline's versions)",
+    )
+    parser.add_argument(
+        "--history", type=Path, help=f"its change points, to mark (e.g. {paths.HISTORY})"
+    )
     add_config(parser)
     parser.add_argument(
         "--out-dir",
@@ -38,17 +46,24 @@ def handle(args: argparse.Namespace) -> int:
 
     config = optional_config(args.config)
     store = BaselineStore.from_config(config, directory=args.baseline_dir, name=args.baseline_name)
-    return write_plots(args.comparison, args.runs, store, args.out_dir)
+    from cortexbench.history import History, HistorySettings, read_history, series
+
+    if args.history_series is not None:
+        history = read_history(args.history_series, args.history, config)
+    else:
+        history = History(series(store.versions()), (), (), HistorySettings.from_config(config))
+    return write_plots(args.comparison, args.runs, store, args.out_dir, history)
 
 
-def write_plots(comparison_path: Path, runs: list[Path], store: Any, out_dir: Path) -> int:
+def write_plots(
+    comparison_path: Path, runs: list[Path], store: Any, out_dir: Path, history: Any
+) -> int:
     import pandas as pd
 
     from cortexbench.comparison import StoredBaseline, read_comparison
     from cortexbench.errors import UserError
-    from cortexbench.plots import history_frame, plot_distributions, plot_history
-    from cortexbench.results import read_metadata, read_runs
-    from cortexbench.store.versions import baseline_summary
+    from cortexbench.plots import plot_distributions, plot_history
+    from cortexbench.results import read_runs
 
     comparison = read_comparison(comparison_path)
     try:
@@ -62,11 +77,12 @@ def write_plots(comparison_path: Path, runs: list[Path], store: Any, out_dir: Pa
     used = comparison.against.version if isinstance(comparison.against, StoredBaseline) else None
     chosen = next((v for v in versions if v.version == used), None)
     baseline_samples = store.load(chosen)[0] if chosen is not None else None
-    summaries = [(v, baseline_summary(read_metadata(v.path))) for v in versions]
+    testbed = comparison.against.testbed if isinstance(comparison.against, StoredBaseline) else None
+    trend = history.testbed_series(testbed)
+    marked = [p for p in history.points if p.testbed in set(trend["testbed"])] if len(trend) else []
 
     # Rows of the comparison are run keys (<benchmark>@<case> for a matrix case): key the rest so.
     current, baseline_samples = _by_run_key(current), _by_run_key(baseline_samples)
-    summaries = [(version, _by_run_key(summary)) for version, summary in summaries]
     times = {r.benchmark: r.current for r in comparison.rows if r.metric == "time"}
     benchmarks = sorted({r.benchmark for r in comparison.rows})
     for benchmark in benchmarks:
@@ -75,10 +91,11 @@ def write_plots(comparison_path: Path, runs: list[Path], store: Any, out_dir: Pa
             baseline_samples, current, benchmark, out_dir / f"{safe}-distribution.png"
         )
         plot_history(
-            history_frame(summaries, benchmark),
+            trend,
             benchmark,
             out_dir / f"{safe}-history.png",
             current_ns=float(times.get(benchmark, float("nan"))),
+            change_points=marked,
         )
     print(f"plots: {2 * len(benchmarks)} plots in {out_dir}", file=sys.stderr)
     return 0

@@ -29,6 +29,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=paths.REPORT,
         help=f"the Markdown report to write (default {paths.REPORT})",
     )
+    parser.add_argument(
+        "--history-series",
+        type=Path,
+        help=f"the baseline's series, for a trend column (e.g. {paths.HISTORY_SERIES})",
+    )
+    parser.add_argument(
+        "--history",
+        type=Path,
+        help=f"its change points, for a section on new ones (e.g. {paths.HISTORY})",
+    )
     add_config(parser)
     parser.add_argument("--max-chars", type=int, help="default: config report.max_chars")
     parser.set_defaults(handler=handle)
@@ -56,5 +66,12 @@ def handle(args: argparse.Namespace) -> int:
         if comparison.mode is Mode.AB
         else read_table(args.summary, "summary", hint="run `cortexbench summary` first")[0]
     )
-    write_text(args.out, render_report(comparison, summary, max_chars=max_chars))
+    history = None
+    if args.history_series is not None:
+        from cortexbench.history import read_history
+
+        history = read_history(args.history_series, args.history, config)
+    elif args.history is not None:
+        raise UserError("--history needs --history-series: the change points need their series")
+    write_text(args.out, render_report(comparison, summary, max_chars=max_chars, history=history))
     return 0
