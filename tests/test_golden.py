@@ -29,17 +29,26 @@ SCENARIOS = sorted(p.name for p in GOLDEN.iterdir() if (p / "config.yaml").is_fi
 UPDATE = os.environ.get("CORTEXBENCH_GOLDEN_UPDATE") == "1"
 # What a reviewer reads: the default suite's comment fits on about one screen when nothing
 # regressed, two when something did (characters of Markdown, before any cut).
-LENGTH_BUDGETS = {"unchanged": 2_500, "regression": 6_000, "no-baseline": 3_000, "ab": 4_500}
+LENGTH_BUDGETS = {
+    "unchanged": 2_500,
+    "regression": 6_000,
+    "no-baseline": 3_000,
+    "ab": 4_500,
+    "history": 6_000,
+}
 
 
 def comparison_records(table: pd.DataFrame) -> list[dict]:
-    """The rows of a comparison as plain JSON values (NaN as null)."""
+    """The rows of a comparison as plain JSON values (NaN as null), floats to 12 significant
+    digits: the last bits of a float move with the NumPy and SciPy versions pip brings."""
     records = []
     for row in table.to_dict("records"):
         plain = {}
         for key, value in row.items():
             value = value.item() if hasattr(value, "item") else value
-            plain[key] = None if isinstance(value, float) and math.isnan(value) else value
+            if isinstance(value, float):
+                value = None if math.isnan(value) else float(f"{value:.12g}")
+            plain[key] = value
         records.append(plain)
     return records
 
@@ -75,9 +84,19 @@ def outputs(name: str, work: Path) -> dict[str, bytes]:
     records = json.dumps(comparison_records(table), indent=1, sort_keys=True) + "\n"
     check = cortexbench(work, "check", "work/comparison.parquet", "--config", "config.yaml")
     summary = ["--summary", "work/summary.parquet"] if name != "ab" else []
+    history = []
+    if (work / "baselines").is_dir():  # the report's trend and change points, as the workflow
+        done = cortexbench(
+            work,
+            *("history", "--config", "config.yaml", "--out", "work/history.parquet"),
+            *("--series-out", "work/history-series.parquet"),
+        )
+        assert done.returncode == 0, done.stderr
+        history = ["--history", "work/history.parquet"]
+        history += ["--history-series", "work/history-series.parquet"]
     report = cortexbench(
         work,
-        *("report", "--comparison", "work/comparison.parquet", *summary),
+        *("report", "--comparison", "work/comparison.parquet", *summary, *history),
         *("--config", "config.yaml", "--out", "work/report.md"),
     )
     assert report.returncode == 0, report.stderr
