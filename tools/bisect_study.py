@@ -24,26 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
+from gate_study import EXTRA_WORK  # noqa: E402  (the same loop, sized from its cost)
+
 from tests.conftest import copy_project, git  # noqa: E402
 
 COMMITS = 16
 CULPRIT = 11
-SLOWER = """
-
-import dataclasses as _dataclasses
-import itertools as _itertools
-
-_once = BENCHMARK.operation
-
-
-def _more(inputs):
-    for _ in _itertools.repeat(None, {loops}):
-        pass
-    return _once(inputs)
-
-
-BENCHMARK = _dataclasses.replace(BENCHMARK, operation=_more)
-"""
 
 
 def repository(folder: Path, loops: int) -> list[str]:
@@ -54,7 +40,7 @@ def repository(folder: Path, loops: int) -> list[str]:
     for number in range(2, COMMITS + 1):
         if number == CULPRIT:
             kernel = project / "kernels" / "ttfs_encoding.py"
-            kernel.write_text(kernel.read_text() + SLOWER.format(loops=loops))
+            kernel.write_text(kernel.read_text() + EXTRA_WORK.format(loops=loops))
             subject = f"commit {number}: TTFS encoding does more"
         else:
             (project / "NOTES.md").write_text(f"note {number}\n")
