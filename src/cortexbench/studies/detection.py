@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cortexbench import formatting as fmt
 from cortexbench.ab.analysis import final_verdict, judge_stage, pair_log_ratios
 from cortexbench.ab.runner import Side, measure_pairs, pair_orders
 from cortexbench.measure.lock import exclusive_benchmark
@@ -88,15 +89,11 @@ def simulate(
     rng: np.random.Generator,
 ) -> dict[str, float]:
     """Rates of each final verdict over trials drawn from one condition's pool."""
-    judge = {
-        "threshold": ab["threshold"],
-        "confidence": ab["confidence"],
-        "margin": ab["equivalence_margin"],
-    }
+    judge = judge_settings(ab)
     need = 2 * pairs if ab["confirm"] else pairs
     if len(log_ratios) < need:
         raise ValueError(f"pool of {len(log_ratios)} pairs is too small for {need} per trial")
-    counts = {"regressed": 0, "improved": 0, "stage1_flagged": 0}
+    counts = {"regressed": 0, "improved": 0, "unchanged": 0, "stage1_flagged": 0}
     for _ in range(trials):
         drawn = rng.choice(log_ratios, size=need, replace=False)
         verdict = _trial(drawn, pairs, ab["confirm"], judge, counts)
@@ -107,11 +104,7 @@ def simulate(
 
 def direct_trials(log_ratios: np.ndarray, *, pairs: int, ab: dict[str, Any]) -> dict[str, Any]:
     """Trials on consecutive disjoint blocks of the pool, in measured order."""
-    judge = {
-        "threshold": ab["threshold"],
-        "confidence": ab["confidence"],
-        "margin": ab["equivalence_margin"],
-    }
+    judge = judge_settings(ab)
     need = 2 * pairs if ab["confirm"] else pairs
     counts = {"regressed": 0, "improved": 0, "stage1_flagged": 0}
     n = len(log_ratios) // need
@@ -158,6 +151,8 @@ def detection_table(
                 "trials": trials,
                 "flagged_regressed": rates["regressed"],
                 "flagged_improved": rates["improved"],
+                # within the equivalence margin; the rest of the trials are inconclusive
+                "called_unchanged": rates["unchanged"],
                 "stage1_flagged": rates["stage1_flagged"],
                 "seconds_per_pair": seconds_per_pair,
                 "seconds_per_benchmark": seconds_per_pair
@@ -174,15 +169,17 @@ def markdown_table(table: pd.DataFrame, ab: dict[str, Any], pairs: int) -> str:
 
     rows = []
     for r in table.itertuples():
-        label = "A/A (false alarms)" if r.slowdown == 0 else f"+{r.slowdown:.0%} (power)"
+        power = f"+{fmt.setting_pct(r.slowdown)} (power)"
+        label = "A/A (false alarms)" if r.slowdown == 0 else power
         rows.append(
             [
                 label,
                 f"{r.work_ratio:.4f}",
-                f"{r.flagged_regressed:.1%}",
-                f"{r.stage1_flagged:.1%}",
+                f"{r.flagged_regressed * 100:.1f} %",
+                f"{r.stage1_flagged * 100:.1f} %",
+                f"{r.called_unchanged * 100:.1f} %",
                 f"{r.direct_regressed}/{r.direct_trials}",
-                f"{r.pair_sd:.2%}",
+                fmt.percent(r.pair_sd),
                 f"{r.seconds_per_benchmark:.1f}",
             ]
         )
@@ -191,13 +188,15 @@ def markdown_table(table: pd.DataFrame, ab: dict[str, Any], pairs: int) -> str:
         "work ratio",
         "flagged regressed",
         "stage 1 flagged",
+        "called unchanged",
         "direct trials flagged",
         "pair log-ratio SD",
         "s per benchmark",
     ]
     note = (
-        f"{pairs} pairs per stage, threshold {ab['threshold']:.0%}, "
-        f"{ab['confidence']:.0%} confidence, confirmation {'on' if ab['confirm'] else 'off'}; "
+        f"{pairs} pairs per stage, threshold {fmt.setting_pct(ab['threshold'])}, "
+        f"{fmt.setting_pct(ab['confidence'])} confidence, "
+        f"confirmation {'on' if ab['confirm'] else 'off'}; "
         f"{int(table['trials'].iat[0])} trials drawn per condition from a pool of "
         f"{int(table['pool_pairs'].min())} measured pairs."
     )

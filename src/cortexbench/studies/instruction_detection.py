@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cortexbench import formatting as fmt
 from cortexbench.measure.lock import exclusive_benchmark
 from cortexbench.measure.worker_env import worker_environment
 from cortexbench.metrics.base import Settings, Sides
@@ -119,7 +120,7 @@ def markdown(table: pd.DataFrame, processes: pd.DataFrame, meta: dict[str, Any])
     across = float(base.median().max() / base.median().min() - 1)
     rows = []
     for level, group in table.groupby("level"):
-        label = "A/A (false alarms)" if level == 0 else f"+{level:.1%} work"
+        label = "A/A (false alarms)" if level == 0 else f"+{fmt.setting_pct(level)} work"
         rows.append(
             [
                 label,
@@ -132,9 +133,10 @@ def markdown(table: pd.DataFrame, processes: pd.DataFrame, meta: dict[str, Any])
         )
     header = ["condition", "work ratio", "regressed", "unchanged", "median change", "range"]
     note = (
-        f"Threshold {meta['threshold']:.2%}; {meta['trials']} trials, each measuring base and "
+        f"Threshold {fmt.setting_pct(meta['threshold'])}; {meta['trials']} trials, "
+        "each measuring base and "
         f"changed kernels afresh ({(meta['settings'] or {}).get('processes')} processes per side "
-        f"under callgrind). Counts of one side's processes agree within {within:.4%}; the "
-        f"base's median moves by {across:.4%} between trials. {meta['wall_seconds']:.0f} s."
+        f"under callgrind). Counts of one side's processes agree within {within * 100:.4f} %; the "
+        f"base's median moves by {across * 100:.4f} % between trials. {meta['wall_seconds']:.0f} s."
     )
     return tabulate(rows, headers=header, tablefmt="github") + "\n\n" + note + "\n"
