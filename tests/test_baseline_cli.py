@@ -53,8 +53,13 @@ def write_config(workdir: Path, **baseline) -> None:
 
 def test_update_adds_versions_and_says_so(workdir, capsys):
     code, out, err = update(capsys, workdir, "--commit", "abc1234def567", "--notes", "first")
-    assert (code, err) == (0, "")
+    assert code == 0
     assert out == "baseline main: added version 1 (commit abc1234, 3 benchmarks)\n"
+    # where it is and how to keep it: baselines live in the repository
+    assert err == (
+        "commit it to keep it: git add baselines/main/v0001.parquet && "
+        "git commit -m 'baseline main v1'\n"
+    )
     one = ["--runs", "runs/ttfs_encoding.parquet", "--notes", ""]  # as the workflow passes it
     code, out, _ = cli(capsys, "update", *one, "--commit", "f00")
     assert out == "baseline main: added version 2 (commit f00, 1 benchmark)\n"

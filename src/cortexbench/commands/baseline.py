@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,12 @@ def handle_update(args: argparse.Namespace) -> int:
     print(
         f"baseline {version.name}: added version {version.version} "
         f"(commit {_short(version.commit, dirty)}, {count} benchmark{'s' * (count != 1)})"
+    )
+    # Baselines live in the repository: a version that is not committed is lost with the clone.
+    print(
+        f"commit it to keep it: git add {version.path} && "
+        f"git commit -m 'baseline {version.name} v{version.version}'",
+        file=sys.stderr,
     )
     return 0
 
