@@ -1,7 +1,7 @@
-"""The pieces of CI that run on a developer's machine as on a runner: ``cortexbench ci``, the
+"""The pieces of CI that run on a developer's machine as on a runner: ``cortexbench ci`` and the
 steps of ci/ci.sh (report, stored baselines from a branch, the baseline push with its
-rebase-and-retry loop, against local bare repositories) and the expression evaluator that
-``make ci-local`` decides steps with. The whole rehearsal is ``make ci-local`` (docs/ci.md).
+rebase-and-retry loop, against local bare repositories). The whole workflows run under act in
+tests/test_act_rehearsal.py and ``make ci-local`` (docs/ci.md).
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ from tests.conftest import git
 
 ROOT = Path(__file__).resolve().parents[1]
 CI_SH = ROOT / "ci" / "ci.sh"
-sys.path.insert(0, str(ROOT / "ci"))
-import gha  # noqa: E402
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -341,45 +339,3 @@ def test_a_push_with_no_commit_before_it_here_skips_the_ab_and_says_so(tmp_path,
 def test_the_ab_refuses_an_event_it_does_not_run_on(tmp_path):
     done = ci_sh(tmp_path, "ab", GITHUB_EVENT_NAME="schedule")
     assert done.returncode == 2 and "not on schedule" in done.stderr
-
-
-# --- ci/gha.py: the expression evaluator of the rehearsal ---------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("expression", "expected"),
-    [
-        ("'Main' == 'main'", True),  # GitHub compares strings case-insensitively
-        ("1 == '1'", True),
-        ("null || 'fallback'", "fallback"),
-        ("'' && 'x'", ""),
-        ("!cancelled()", True),
-        ("contains(github.event.labels.*.name, 'benchmark')", True),
-        ("contains(github.event.labels.*.name, 'bench')", False),
-        ("format('{0}-{1}', 'a', 7)", "a-7"),
-        ("github.event.missing.deeper == null", True),
-        ("startsWith(github.ref, 'refs/heads/')", True),
-    ],
-)
-def test_expressions(expression, expected):
-    contexts = {
-        "github": {
-            "ref": "refs/heads/main",
-            "event": {"labels": [{"name": "benchmark"}, {"name": "docs"}]},
-        }
-    }
-    assert gha.evaluate(expression, contexts) == expected
-
-
-def test_an_if_without_a_status_function_needs_success():
-    contexts = {"github": {"event_name": "push"}}
-    assert gha.condition("github.event_name == 'push'", contexts, {"success": True})
-    assert not gha.condition("github.event_name == 'push'", contexts, {"success": False})
-    assert gha.condition("${{ !cancelled() }}", contexts, {"success": False})
-
-
-def test_unknown_syntax_is_an_error_not_a_guess():
-    with pytest.raises(gha.ExpressionError):
-        gha.evaluate("hashFiles('x')", {})
-    with pytest.raises(gha.ExpressionError):
-        gha.evaluate("nope.value", {})

@@ -37,7 +37,10 @@ def table_rows(report: str) -> list[list[str]]:
     for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
-        rows.append([cell.strip() for cell in UNESCAPED_PIPE.split(line)[1:-1]])
+        # a non-breaking space keeps a figure with its unit: a space to the reader
+        rows.append(
+            [cell.strip().replace("\u00a0", " ") for cell in UNESCAPED_PIPE.split(line)[1:-1]]
+        )
     return rows
 
 

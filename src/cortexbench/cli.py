@@ -28,6 +28,7 @@ COMMANDS = (
     "bisect",
     "ci",
     "noise",
+    "render",
 )
 
 

@@ -7,6 +7,8 @@ neither break a table, inject HTML nor notify anyone.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,14 +20,22 @@ MARKER = "<!-- cortexbench-report -->"  # lets CI find and update its one commen
 TEXT_LIMIT = 300
 ZWJ = "\u200d"  # after '@' and '#': GitHub then links no user, team or issue
 MARKDOWN_SPECIALS = set("\\`*_{}[]()#+!|~$")
+# GitHub's autolink extension links ``scheme://...`` and ``www....`` in plain text; an escaped
+# ':' or '.' there renders the same but starts no link (and the link cannot swallow the escape).
+AUTOLINKS = re.compile(r"(?<=[A-Za-z0-9]):(?=//)|(?<![A-Za-z0-9])(?i:www)\.")
 HTML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
 
 
 def escape_markdown(value: Any, limit: int = TEXT_LIMIT) -> str:
-    """Inline Markdown text that renders as ``value``: one line, no markup, no mentions."""
+    """Inline Markdown text that renders as ``value``: one line, no markup, no links, no
+    mentions."""
+    text = one_line(value, limit)
+    unlinked = {m.end() - 1 for m in AUTOLINKS.finditer(text)}  # the ':' or '.' to escape
     out = []
-    for char in one_line(value, limit):
-        if char in "&<>":
+    for index, char in enumerate(text):
+        if index in unlinked:
+            out.append("\\" + char)
+        elif char in "&<>":
             out.append(HTML_ESCAPES[char])
         elif char in MARKDOWN_SPECIALS:
             out.append("\\" + char)
@@ -44,6 +54,14 @@ def escape_html(value: Any, limit: int = TEXT_LIMIT) -> str:
         if char in "@#":
             out.append(ZWJ)
     return "".join(out)
+
+
+def plain(markdown: str) -> str:
+    """The text a line of this module's Markdown shows: no emphasis, code marks, escapes,
+    character references or zero-width joiners."""
+    # left to right: an escaped character is the data's, a bare ** or ` the report's markup
+    text = re.sub(r"\\(.)|\*\*|`", lambda match: match.group(1) or "", markdown)
+    return html.unescape(text).replace(ZWJ, "")
 
 
 def padded_table(headers: Iterable[str], rows: Iterable[Iterable[str]]) -> str:

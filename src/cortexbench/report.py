@@ -6,8 +6,10 @@ It is cut to ``max_chars``: details go first, then table rows (cortexbench.markd
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -26,6 +28,7 @@ from cortexbench.comparison import (
     by_benchmark,
 )
 from cortexbench.environment import TIMING_KEYS
+from cortexbench.formatting import one_line
 from cortexbench.history import History
 from cortexbench.markdown import (
     MARKER,
@@ -34,15 +37,18 @@ from cortexbench.markdown import (
     escape_markdown,
     fit,
     padded_table,
+    plain,
 )
 from cortexbench.metrics import CUSTOM_PREFIX
 from cortexbench.verdicts import Verdict
 
-__all__ = ["MARKER", "render_report"]
+__all__ = ["MARKER", "Overview", "overview", "render_report"]
 
 NAME_LIMIT = 80
+NBSP = "\u00a0"
 SHORT_SHA = 8
 SAFE_NAME = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+HEADLINE = re.compile(r"\*\*(.+?)\*\* (\S+)(.*)")  # outcome, its emoji, the findings
 PRESENCE = (Verdict.BROKEN, Verdict.MISSING, Verdict.NEW)
 # The time statistics of a run, with one name each (summary column, name, formatter).
 STATISTICS = (
@@ -98,11 +104,42 @@ def render_report(
     trends = _trends(comparison, rows, history)
     headers, table = _table(comparison, rows, verdicts, trends)
     return fit(
-        "\n".join(filter(None, [_headline(comparison, rows, verdicts), _subject(comparison)])),
+        # two paragraphs: a single line break would render as a space, joining the two
+        "\n\n".join(filter(None, [_headline(comparison, rows, verdicts), _subject(comparison)])),
         padded_table(headers, table),
         [s for s in sections if s],
         _footer(comparison, history if trends else None),
         max_chars,
+    )
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The report's outcome as plain text, for other pages (the HTML report's landing page)."""
+
+    verdict: str  # the headline's outcome: "cortexbench: 1 regression ❌"
+    findings: str  # the rest of the headline: what regressed, or the count of each verdict
+    subject: str
+    headers: list[str]
+    rows: list[list[str]]  # one per benchmark, the most severe first
+    rules: str  # how the verdicts are decided
+
+
+def overview(comparison: Comparison, history: History | None = None) -> Overview:
+    """The headline, what was compared with what, the table and the verdict rules of the
+    report of ``comparison``, as plain text (the table's cells too)."""
+    verdicts = benchmark_verdicts(comparison)
+    rows = by_benchmark(comparison.rows)
+    trends = _trends(comparison, rows, history)
+    headers, table = _table(comparison, rows, verdicts, trends, escape=one_line)
+    outcome, emoji, rest = HEADLINE.fullmatch(_headline(comparison, rows, verdicts)).groups()
+    return Overview(
+        verdict=plain(f"{outcome} {emoji}"),
+        findings=plain(rest.strip().removeprefix("— ").removeprefix("(").removesuffix(")")),
+        subject=plain(_subject(comparison)),
+        headers=headers,
+        rows=table,
+        rules=_verdict_rules(comparison),
     )
 
 
@@ -212,8 +249,11 @@ def _table(
     rows: Rows,
     verdicts: dict[str, Verdict],
     trends: dict[str, str] | None = None,
+    escape: Callable[[Any, int], str] = escape_markdown,
 ) -> tuple[list[str], list[list[str]]]:
-    """The one table of benchmarks; each figure's column says where it comes from."""
+    """The one table of benchmarks; each figure's column says where it comes from.
+    ``escape`` makes a benchmark's name safe where the table goes (the other cells are
+    figures and labels)."""
     ab = comparison.mode is Mode.AB
     source = "same-job A/B" if ab else "stored baseline"
     time_gates = any(r.gates for r in comparison.rows if r.metric == metrics.TIME.name)
@@ -237,21 +277,25 @@ def _table(
         regressed = [r.metric for r in regressions(rows[name])]
         if verdict is Verdict.REGRESSED and metrics.TIME.name not in regressed:
             cell += f" ({', '.join(regressed)})"
-        table.append(
-            [
-                escape_markdown(name, NAME_LIMIT),
-                value(time, "baseline") if time else fmt.MISSING,
-                value(time, "current") if time else fmt.MISSING,
-                fmt.change_with_interval(time.change, time.ci_low, time.ci_high)
-                if time
-                else fmt.MISSING,
-                *(_metric_cell(rows[name], column) for column in columns),
-                cell,
-                _budget_cell(rows[name]),
-                *([trends.get(name, fmt.MISSING)] if trends else []),
-            ]
-        )
+        figures = [
+            value(time, "baseline") if time else fmt.MISSING,
+            value(time, "current") if time else fmt.MISSING,
+            fmt.change_with_interval(time.change, time.ci_low, time.ci_high)
+            if time
+            else fmt.MISSING,
+            *(_metric_cell(rows[name], column) for column in columns),
+            cell,
+            _budget_cell(rows[name]),
+            *([trends.get(name, fmt.MISSING)] if trends else []),
+        ]
+        table.append([escape(name, NAME_LIMIT), *map(_keep_together, figures)])
     return headers, table
+
+
+def _keep_together(cell: str) -> str:
+    """A cell that wraps only before its parenthesis: never between a number and its unit or
+    an emoji and its word, which a narrow comment would otherwise split."""
+    return cell.replace(" ", NBSP).replace(f"{NBSP}(", " (")
 
 
 def _trends(comparison: Comparison, rows: Rows, history: History | None) -> dict[str, str]:
@@ -348,7 +392,7 @@ def _change_points_section(history: History | None) -> str:
         )
         if point.commit_before and point.commit_after and set(point.benchmark) <= SAFE_NAME:
             lines.append(
-                f"  find the commit: `{paths.TOOLS}cortexbench bisect {point.benchmark} "
+                f"  - find the commit: `{paths.TOOLS}cortexbench bisect {point.benchmark} "
                 f"--good {point.commit_before[:12]} --bad {point.commit_after[:12]}`"
             )
     count = len(history.recent)
@@ -385,7 +429,7 @@ def _benchmark_sections(
         body = []
         stats = _statistics(base, cur)
         if stats:  # an A/B has no run summaries to show
-            body += [compact_table(("statistic", "baseline", "this run", "change"), stats), ""]
+            body += [_statistics_table(stats, has_baseline=bool(base), has_run=bool(cur)), ""]
         presence = {r.verdict for r in rows[name]} & set(PRESENCE)
         if presence:  # broken, new or missing: one reason for every metric
             reason = rows[name][0].reason
@@ -417,6 +461,16 @@ def _key(row: Mapping[str, Any]) -> str:
     case = row.get("case")
     name = str(row.get("benchmark"))
     return name if case in (None, "", "default") or not isinstance(case, str) else f"{name}@{case}"
+
+
+def _statistics_table(stats: list[list[str]], *, has_baseline: bool, has_run: bool) -> str:
+    """Baseline, this run and the change; a new or missing benchmark has only one side to
+    show, so the other columns would be empty."""
+    if has_baseline and has_run:
+        return compact_table(("statistic", "baseline", "this run", "change"), stats)
+    side = 2 if has_run else 1
+    header = ("statistic", "this run" if has_run else "baseline")
+    return compact_table(header, [[row[0], row[side]] for row in stats])
 
 
 def _statistics(base: Mapping[str, Any], cur: Mapping[str, Any]) -> list[list[str]]:

@@ -1,3 +1,15 @@
+# `snakemake --report` opens on what the last run measured and found (the report rule writes
+# it); before any run, on what the workflow does.
+LANDING_PAGE = (
+    str(paths.REPORT_OVERVIEW.resolve())
+    if paths.REPORT_OVERVIEW.is_file()
+    else "../report/workflow.rst"
+)
+
+
+report: LANDING_PAGE
+
+
 rule report:
     input:
         comparison=rules.compare.output[0],
@@ -6,7 +18,10 @@ rule report:
         series=rules.history.output.series,
         config=WORKFLOW_CONFIG,
     output:
-        report(str(paths.REPORT), caption="../report/report.rst", category="Report"),
+        markdown=report(
+            str(paths.REPORT), caption="../report/report.rst", category="Report"
+        ),
+        overview=str(paths.REPORT_OVERVIEW),
     log:
         str(LOGS / "report.log"),
     conda:
@@ -14,7 +29,7 @@ rule report:
     shell:
         "python -m cortexbench report --comparison {input.comparison} --summary {input.summary}"
         " --history {input.history} --history-series {input.series}"
-        " --config {input.config} --out {output} 2> {log}"
+        " --config {input.config} --out {output.markdown} --overview {output.overview} 2> {log}"
 
 
 rule plots:

@@ -39,6 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=Path,
         help=f"its change points, for a section on new ones (e.g. {paths.HISTORY})",
     )
+    parser.add_argument(
+        "--overview",
+        type=Path,
+        help="also write the HTML report's landing page, reStructuredText for Snakemake's "
+        f"report: directive (e.g. {paths.REPORT_OVERVIEW})",
+    )
     add_config(parser)
     parser.add_argument("--max-chars", type=int, help="default: config report.max_chars")
     parser.set_defaults(handler=handle)
@@ -59,6 +65,8 @@ def handle(args: argparse.Namespace) -> int:
     if max_chars < 200:
         raise UserError(f"--max-chars {max_chars}: too small for a report; use at least 200")
     ensure_writable(args.out)
+    if args.overview is not None:
+        ensure_writable(args.overview)
     comparison = read_comparison(args.comparison)
     # an A/B has no run summary: its two sides were measured in pairs, not in runs
     summary = (
@@ -73,5 +81,9 @@ def handle(args: argparse.Namespace) -> int:
         history = read_history(args.history_series, args.history, config)
     elif args.history is not None:
         raise UserError("--history needs --history-series: the change points need their series")
+    if args.overview is not None:
+        from cortexbench.report_page import render_description
+
+        write_text(args.overview, render_description(comparison, summary, history))
     write_text(args.out, render_report(comparison, summary, max_chars=max_chars, history=history))
     return 0
