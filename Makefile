@@ -6,9 +6,12 @@ CORES ?= 4
 # Re-install when the project's dependencies change.
 STAMP := $(VENV)/.installed
 
-.PHONY: bench test lint format kernel-speed calibrate noise-study history-study bisect-study clean
+.PHONY: bench test lint format kernel-speed calibrate noise-study history-study bisect-study import-study clean
 
 $(STAMP): pyproject.toml
+	@# Inside `make ci-local` the environment is the developer's own: never reinstall it from
+	@# the rehearsal's snapshot (an editable install would point it at that copy).
+	@test -z "$$CI_PYTHON_ENV" || { echo "the rehearsal's environment $(VENV) is out of date: run make outside it first" >&2; exit 1; }
 	@echo "Setting up $(VENV): installing cortexbench, Snakemake and their dependencies"
 	@echo "(the first time this downloads about 200 MB and takes a minute or two)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,19 +26,19 @@ $(STAMP): pyproject.toml
 bench: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
 
-test: $(STAMP)
+test: $(STAMP) ci/actions/github-script/node_modules/.package-lock.json
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakefmt --check Snakefile workflow/Snakefile workflow/rules
 	$(BIN)/snakemake --lint
 
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
-	$(BIN)/snakefmt Snakefile workflow/rules
+	$(BIN)/snakefmt Snakefile workflow/Snakefile workflow/rules
 
 # Each kernel at its default case next to its plain-Python reference and its floor (docs/kernels.md).
 # It sets the engine's allocator thresholds (mallopt) and one BLAS thread itself.
@@ -56,6 +59,10 @@ history-study: $(STAMP)
 bisect-study: $(STAMP)
 	$(BIN)/python tools/bisect_study.py
 
+# docs/import.md: imported pytest-benchmark and pyperf runs against the tools' own rules (~10 min).
+import-study: $(STAMP)
+	$(BIN)/python tools/import_study.py
+
 clean:
 	rm -rf results .snakemake
 
@@ -65,7 +72,7 @@ CI_CONFIG ?= config/config.yaml
 CI_LOCAL_ARGS ?=
 CI_ENV = BIN=$(BIN) CORES=$(CORES) CI_CONFIG=$(CI_CONFIG)
 
-.PHONY: ci-install ci-valgrind ci-baselines ci-ab ci-bench ci-history ci-report ci-check ci-baseline ci-local ci-lint
+.PHONY: ci-install ci-valgrind ci-browser ci-baselines ci-ab ci-bench ci-history ci-report ci-check ci-baseline ci-local ci-lint
 
 ci-install: $(STAMP)
 
@@ -73,6 +80,15 @@ ci-install: $(STAMP)
 ci-valgrind:
 	@command -v valgrind >/dev/null && test -f /usr/include/valgrind/callgrind.h \
 		|| { sudo apt-get update -qq && sudo apt-get install -y -qq valgrind; }
+
+# The comment as GitHub shows it (results/report.png, ci/ci.sh report): GitHub's renderer
+# cmark-gfm, an emoji font, and a headless Chromium (GitHub's runners have Google Chrome).
+ci-browser:
+	@command -v cmark-gfm >/dev/null && test -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf \
+		|| { sudo apt-get update -qq && sudo apt-get install -y -qq cmark-gfm fonts-noto-color-emoji; }
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
+		|| command -v google-chrome >/dev/null || command -v google-chrome-stable >/dev/null \
+		|| { sudo apt-get update -qq && sudo apt-get install -y -qq chromium; }
 
 # Protected main: the stored baselines come from $(BASELINE_BRANCH) instead of this checkout.
 ci-baselines: $(STAMP)
@@ -106,7 +122,15 @@ ci-lint: $(STAMP)
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(BIN)/zizmor --offline --min-severity medium .github/workflows
 
-# Rehearse the workflows here: every step of the benchmark job for a pull request and a push
-# to main, the comment it would post and the baseline commit it would make (nothing is pushed).
-ci-local: $(STAMP)
-	$(BIN)/python ci/rehearse.py $(CI_LOCAL_ARGS)
+# Rehearse the workflows here with nektos/act (docs/ci.md): every event's jobs and steps, the
+# comment it would post and the baseline commit it would make (nothing is pushed).
+GITHUB_SCRIPT := ci/actions/github-script
+ci-local: $(STAMP) $(GITHUB_SCRIPT)/node_modules/.package-lock.json
+	$(BIN)/python ci/act_rehearsal.py $(CI_LOCAL_ARGS)
+
+# The github-script stand-in's client libraries (@actions/github), as locked. Without npm the
+# act tests are skipped (.ci/run installs it and makes them required).
+$(GITHUB_SCRIPT)/node_modules/.package-lock.json: $(GITHUB_SCRIPT)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix $(GITHUB_SCRIPT) --no-audit --no-fund --loglevel=error; \
+	else echo "npm is not installed: the act rehearsal (tests/test_act_rehearsal.py) is skipped"; fi

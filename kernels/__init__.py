@@ -1,29 +1,29 @@
-"""Neuromorphic kernels under benchmark.
+"""Neuromorphic kernels under benchmark: this project's suite (config ``suite: kernels``).
 
 Every module in this package that defines ``BENCHMARK`` (a
 :class:`kernels.benchmark.Benchmark`) is a benchmark; the module's name is the
-benchmark's name. Adding a kernel means adding one module and one config entry.
+benchmark's name. A module without it (``reference``, ``speed``, the contract) is a helper,
+not a benchmark. Adding a kernel means adding one module and one config entry.
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from pathlib import Path
 
+from cortexbench.measure.suite import Suite
 from kernels.benchmark import Benchmark
 
+# The benchmark contract this suite is written for (docs/suite.md); cortexbench checks it.
+CONTRACT_VERSION = 1
+
 PACKAGE_DIR = Path(__file__).resolve().parent
-_NOT_BENCHMARKS = {"benchmark", "reference", "speed"}
+SUITE = Suite(PACKAGE_DIR.parent, PACKAGE_DIR.name)
 
 
 def module_names() -> list[str]:
-    """Names of the kernel modules, without importing them (cheap; used by Snakemake)."""
-    return sorted(
-        info.name
-        for info in pkgutil.iter_modules([str(PACKAGE_DIR)])
-        if not info.name.startswith("_") and info.name not in _NOT_BENCHMARKS
-    )
+    """Names of the modules that define ``BENCHMARK``, read from their source (cheap)."""
+    return SUITE.benchmarks()
 
 
 def registry() -> dict[str, Benchmark]:

@@ -88,6 +88,7 @@ def interleaved_spec(sides: dict[str, Path], name: str, **extra) -> dict:
         "min_sample_ns": 1,
         "worker": 0,
         "kernels_root": None,
+        "package": "kernels",
         "sides": {side: str(root) for side, root in sides.items()},
         "first": "head",
         "order_seed": 11,

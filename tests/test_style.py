@@ -22,7 +22,7 @@ def run(*command: str) -> subprocess.CompletedProcess:
     [
         ("ruff", "check", "."),
         ("ruff", "format", "--check", "."),
-        ("snakefmt", "--check", "Snakefile", "workflow/rules"),
+        ("snakefmt", "--check", "Snakefile", "workflow/Snakefile", "workflow/rules"),
     ],
     ids=["ruff-check", "ruff-format", "snakefmt"],
 )

@@ -28,7 +28,10 @@ COMMANDS = (
     "bisect",
     "ci",
     "noise",
+    "import_",
+    "ab_import",
     "render",
+    "init_ci",
 )
 
 

@@ -159,8 +159,13 @@ def benchmark_rows(sides: Sides, config: Mapping[str, Any]) -> list[Row]:
             judged=judged,
         )
         row = metric.rule.judge(metric, sides, settings)
-        if row is not None:  # None: the metric was not measured on either side
-            judged[metric.name] = row
+        if row is not None and not _measured_by_neither(metric, sides):
+            judged[metric.name] = row  # None: the metric was not measured on either side
+    untested = judged.get(metrics.TIME.name)
+    if untested is not None and math.isnan(untested.ci_low) and _summary_only(sides):
+        judged[metrics.TIME.name] = untested.with_(
+            reason=f"{_summary_only(sides)}: no statistical test possible; {untested.reason}"
+        )
     counts = {
         "n_workers_baseline": sides.per_process(metrics.TIME, "baseline").size,
         "n_workers_current": sides.per_process(metrics.TIME, "current").size,
@@ -170,6 +175,28 @@ def benchmark_rows(sides: Sides, config: Mapping[str, Any]) -> list[Row]:
         row.with_(**counts, **_budget(row, metrics.get(row.metric), budget), **presence)
         for row in judged.values()
     ]
+
+
+def _summary_only(sides: Sides) -> str:
+    """Why an imported side has only summaries (one median per process), or ''."""
+    for meta in (sides.current_meta, sides.baseline_meta):
+        imported = meta.get("import") or {}
+        if imported.get("summary_only"):
+            hint = imported.get("summary_only_hint")
+            return f"{imported.get('tool')} kept only a summary" + (f" ({hint})" if hint else "")
+    return ""
+
+
+def _measured_by_neither(metric: Metric, sides: Sides) -> bool:
+    """A metric that neither side's tool measures (an imported run has no tracemalloc peak):
+    no row, rather than an ``inconclusive`` one. Our own runs measure every metric."""
+    imported = "import" in sides.current_meta or "import" in sides.baseline_meta
+    if not imported or metric.per_process is not None or metric.summary_column is None:
+        return False
+    return all(
+        math.isnan(sides.summary_value(metric.summary_column, side))
+        for side in ("current", "baseline")
+    )
 
 
 def _presence(sides: Sides) -> dict[str, Any]:

@@ -72,6 +72,18 @@ def default(section: str, key: str) -> Any:
     return copy.deepcopy(schema()["properties"][section]["properties"][key]["default"])
 
 
+def default_suite() -> str:
+    """The schema's default of ``suite``: this project's ``kernels``."""
+    return schema()["properties"]["suite"]["default"]
+
+
+def suite_package(settings: dict[str, Any]) -> str:
+    """The import name of the suite a benchmark's settings (or a config) measure."""
+    from cortexbench.measure.suite import package_name
+
+    return package_name(settings.get("suite") or default_suite())
+
+
 def optional_config(path: str | os.PathLike[str] | None) -> dict[str, Any]:
     """The config at ``path``, else ``config/config.yaml`` if there is one, else the schema's
     defaults alone (commands that only read results need no config)."""
@@ -216,6 +228,12 @@ def benchmark_settings(
         "case": overrides,
         **({"case_name": case} if case != DEFAULT_CASE else {}),
         **({"testbed": config["testbed"]} if config.get("testbed") else {}),
+        # only another suite than the default: the default's settings (and reruns) stay as before
+        **(
+            {"suite": config["suite"]}
+            if config.get("suite", default_suite()) != default_suite()
+            else {}
+        ),
         **{key: value for key, value in measurement.items()},
         **({"workers": bench["workers"]} if "workers" in bench else {}),
     }

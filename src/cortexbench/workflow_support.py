@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shlex
+import site
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,37 +18,50 @@ from typing import Any
 from cortexbench import paths
 from cortexbench.atomic import write_text
 from cortexbench.config import benchmark_settings, run_keys, settings_json, split_run_key
-from cortexbench.errors import UserError
+from cortexbench.measure.suite import Suite, check_benchmark_modules, resolve_suite
 from cortexbench.store.files import current_version_file
 from cortexbench.verdicts import CHECK_FAILED
 
 SETTINGS_DIR = paths.SETTINGS
 
 
-def use_checkout_for_jobs(basedir: str | os.PathLike[str]) -> None:
-    """Make jobs run ``python -m cortexbench`` from this checkout's ``src/``.
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def use_checkout_for_jobs() -> None:
+    """Make jobs run ``python -m cortexbench`` with the cortexbench this workflow imported:
+    a checkout's ``src/`` (the root Snakefile puts it first), else the installed package.
 
     With ``--sdm conda`` the rule's environment supplies ``python`` and the libraries;
     otherwise ``python`` is the interpreter that runs Snakemake.
     """
+    found_in = str(PACKAGE_DIR.parent)
+    installed = found_in in {*site.getsitepackages(), site.getusersitepackages()}
     os.environ.update(
         PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         PYTHONPATH=os.pathsep.join(
-            filter(None, [str(Path(basedir) / "src"), os.environ.get("PYTHONPATH")])
+            filter(None, [None if installed else found_in, os.environ.get("PYTHONPATH")])
         ),
     )
 
 
-def shared_kernel_files() -> list[str]:
-    """Kernel package files every benchmark depends on (editing one reruns every benchmark)."""
-    return sorted(
-        str(path)
-        for path in Path("kernels").glob("*.py")
-        if path.stem in ("__init__", "benchmark") or path.stem.startswith("_")
-    )
+def configured_suite(config: dict[str, Any], *, check_modules: bool = True) -> Suite:
+    """The suite of config ``suite:``, and (``check_modules``) a module defining ``BENCHMARK``
+    for every configured benchmark; else a one-line error naming the key.
+
+    Checked at parse time: when older results exist, Snakemake would otherwise skip a benchmark
+    whose module is missing and reuse the old comparison without a word. (An A/B reports a
+    module missing from either side itself.)
+    """
+    suite = resolve_suite(config["suite"])
+    if check_modules:
+        check_benchmark_modules(suite, list(config["benchmarks"]))
+    return suite
 
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+def shared_kernel_files(suite: Suite) -> list[str]:
+    """Suite files every benchmark depends on (editing one reruns every benchmark)."""
+    return [str(path) for path in suite.shared_files()]
 
 
 def engine_files() -> list[str]:
@@ -57,6 +71,7 @@ def engine_files() -> list[str]:
         *(PACKAGE_DIR / "measure").glob("*.py"),
         *(PACKAGE_DIR / "metrics").glob("*.py"),
         PACKAGE_DIR / "environment.py",
+        PACKAGE_DIR / "benchmark.py",  # the contract the suite is measured by
     ]
     return sorted(str(path) for path in files)
 
@@ -110,8 +125,24 @@ ACTION_KEYS = ("commit", "notes", "base")
 
 def write_workflow_config(config: dict[str, Any], path: Path = WORKFLOW_CONFIG) -> Path:
     """The validated config as JSON for compare, check and report; rewritten only on change."""
-    kept = {key: value for key, value in config.items() if key not in ACTION_KEYS}
-    text = json.dumps(kept, sort_keys=True, indent=1) + "\n"
+    return _write_json(
+        path, {key: value for key, value in config.items() if key not in ACTION_KEYS}
+    )
+
+
+HISTORY_SETTINGS = SETTINGS_DIR / "history.json"
+HISTORY_SECTIONS = ("baseline", "history")  # all that history reads of the config
+
+
+def write_history_settings(config: dict[str, Any], path: Path = HISTORY_SETTINGS) -> Path:
+    """The sections history reads, alone: a benchmark's settings do not change its output."""
+    return _write_json(path, {key: config[key] for key in HISTORY_SECTIONS})
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> Path:
+    """``data`` as JSON at ``path``, rewritten only on change (the file's time is what
+    Snakemake compares)."""
+    text = json.dumps(data, sort_keys=True, indent=1) + "\n"
     if not path.exists() or path.read_text() != text:
         write_text(path, text)
     return path
@@ -149,9 +180,10 @@ def resolve_base_commit(ref: str) -> str:
     return resolve_commit(Path.cwd(), ref)
 
 
-def run_kernel(run: str) -> str:
-    """The kernel module a run job measures: ``kernels/<benchmark>.py`` of any case."""
-    return str(kernel_path(split_run_key(run)[0]))
+def run_kernel(suite: Suite, run: str) -> str:
+    """The module a run job measures: ``<suite>/<benchmark>.py`` of any case."""
+    name = split_run_key(run)[0]
+    return str(suite.module_file(name) or suite.folder / f"{name}.py")
 
 
 def run_partition(config: dict[str, Any], testbed: str) -> str | None:
@@ -159,28 +191,10 @@ def run_partition(config: dict[str, Any], testbed: str) -> str | None:
     return ((config.get("testbeds") or {}).get(testbed) or {}).get("partition")
 
 
-def check_kernels(config: dict[str, Any]) -> None:
-    """Every configured benchmark has its kernel module, or a one-line error naming the key.
-
-    Checked at parse time: when older results exist, Snakemake would otherwise skip a benchmark
-    whose ``kernels/<name>.py`` is missing and reuse the old comparison without a word.
-    """
-    missing = [name for name in sorted(config["benchmarks"]) if not kernel_path(name).is_file()]
-    if missing:
-        raise UserError(
-            f"config: unknown benchmark 'benchmarks.{missing[0]}': {kernel_path(missing[0])} does "
-            "not exist; add the kernel module or remove the config entry"
-        )
-
-
-def kernel_path(name: str) -> Path:
-    return Path("kernels") / f"{name}.py"
-
-
-def head_kernel_files(config: dict[str, Any]) -> list[str]:
+def head_kernel_files(config: dict[str, Any], suite: Suite) -> list[str]:
     """The working tree's modules of the configured benchmarks (a missing one is reported)."""
-    paths = (Path("kernels") / f"{name}.py" for name in sorted(config["benchmarks"]))
-    return [str(path) for path in paths if path.exists()]
+    found = (suite.module_file(name) for name in sorted(config["benchmarks"]))
+    return [str(path) for path in found if path is not None]
 
 
 def finish(started: float, config: dict[str, Any], out: Any = None) -> int:

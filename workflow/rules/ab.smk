@@ -14,9 +14,10 @@ rule ab:
         "../envs/cortexbench.yaml"
     params:
         verdict=lambda wildcards: ab_targets("check.txt")[0],
+        on_failure=gate_status(str(LOGS / "ab" / "check.log")),
     shell:
         "python -m cortexbench check {input.comparison} --config {input.config}"
-        " --verdict-file {params.verdict} > {log} 2>&1 || [ $? -eq 1 ]"
+        " --verdict-file {params.verdict} > {log} 2>&1 || {params.on_failure}"
 
 
 rule ab_measure:

@@ -9,7 +9,7 @@ from cortexbench.errors import UserError
 from cortexbench.slurm import check_cluster
 from cortexbench.workflow_support import (
     baseline_file,
-    check_kernels,
+    configured_suite,
     engine_files,
     finish,
     head_kernel_files,
@@ -21,6 +21,7 @@ from cortexbench.workflow_support import (
     shared_kernel_files,
     use_checkout_for_jobs,
     write_code_digest,
+    write_history_settings,
     write_settings_files,
     write_workflow_config,
 )
@@ -36,25 +37,41 @@ def stop(message):
 
 try:
     config.update(validate_config(config, source="config"))
-    if not config.get("base"):  # an A/B reports a kernel missing from the working tree
-        check_kernels(config)
+    # The benchmark package (config: suite); an A/B reports a module missing on either side.
+    SUITE = configured_suite(config, check_modules=not config.get("base"))
     # The machine class runs are recorded on; an unknown one stops here, naming the key.
     TESTBED = resolve_testbed(config)
 except UserError as error:
     stop(error)
 
-use_checkout_for_jobs(workflow.basedir)
+use_checkout_for_jobs()
 write_settings_files(config)
 WORKFLOW_CONFIG = str(write_workflow_config(config))
+HISTORY_SETTINGS = str(write_history_settings(config))
 
 BENCHMARKS = sorted(config["benchmarks"])
-# Editing the engine or a shared kernel file reruns every benchmark (through the digest of
-# them all); editing kernels/<name>.py reruns only <name>.
-MEASUREMENT_CODE = write_code_digest([*shared_kernel_files(), *engine_files()])
+# Editing the engine or a shared suite file reruns every benchmark (through the digest of
+# them all); editing the suite's <name>.py reruns only <name>.
+MEASUREMENT_CODE = write_code_digest([*shared_kernel_files(SUITE), *engine_files()])
 # One run job per benchmark and case: results/runs/<benchmark>[@<case>].parquet
 RUN_KEYS = run_keys(config)
 RUNS = [str(paths.run_file(key)) for key in RUN_KEYS]
 LOGS = paths.LOGS
+
+
+# Snakemake runs only the main Snakefile's onstart and onsuccess, not a module's. Used as a
+# module (`use rule * from cortexbench`, README), a gate that fails fails its own job instead
+# of the workflow's last words (finish).
+AS_MODULE = not workflow.modifier.is_main_snakefile()
+
+
+def gate_status(log):
+    """What a gate's shell does when `cortexbench check` exits non-zero: 1 is the verdict,
+    said last by finish(); 2 is an error. As a module, both fail the job, showing the log.
+    """
+    if AS_MODULE:
+        return f"{{ status=$?; cat {shlex.quote(log)} >&2; exit $status; }}"
+    return "[ $? -eq 1 ]"
 
 
 def on_slurm():
@@ -78,7 +95,7 @@ if run_partition(config, TESTBED):
 # [] when the baseline has no version yet: compare then reports every benchmark as new.
 BASELINE = baseline_file(config)
 NEWEST_BASELINE = newest_baseline_file(config)  # history reads every version
-HEAD_KERNEL_FILES = head_kernel_files(config)
+HEAD_KERNEL_FILES = head_kernel_files(config, SUITE)
 
 
 CONFIGURED_RUNS = frozenset(RUN_KEYS)

@@ -28,7 +28,8 @@ rule check:
         "../envs/cortexbench.yaml"
     params:
         verdict=paths.CHECK,
+        on_failure=gate_status(str(LOGS / "check.log")),
     shell:
         # exit status 1 is the verdict, said last; 2 is an error of its own
         "python -m cortexbench check {input.comparison} --config {input.config}"
-        " --verdict-file {params.verdict} > {log} 2>&1 || [ $? -eq 1 ]"
+        " --verdict-file {params.verdict} > {log} 2>&1 || {params.on_failure}"

@@ -2,7 +2,7 @@ rule history:
     # Change points over the baseline's versions (never writes baselines/): snakemake history
     input:
         newest=NEWEST_BASELINE,
-        config=WORKFLOW_CONFIG,
+        settings=HISTORY_SETTINGS,
     output:
         changes=str(paths.HISTORY),
         series=str(paths.HISTORY_SERIES),
@@ -11,5 +11,5 @@ rule history:
     conda:
         "../envs/cortexbench.yaml"
     shell:
-        "python -m cortexbench history --config {input.config} --out {output.changes}"
+        "python -m cortexbench history --settings {input.settings} --out {output.changes}"
         " --series-out {output.series} 2> {log}"

@@ -4,7 +4,7 @@ rule run_benchmark:
     # The CLI also takes a machine-wide lock, for runs started outside this workflow.
     # {run} is <benchmark> or <benchmark>@<case> (a case of the benchmark's matrix).
     input:
-        kernel=lambda wildcards: run_kernel(wildcards.run),
+        kernel=lambda wildcards: run_kernel(SUITE, wildcards.run),
         code=MEASUREMENT_CODE,
         settings=run_settings,
     output:

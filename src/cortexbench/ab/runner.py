@@ -37,7 +37,7 @@ PROCESS_COLUMNS = (
 
 @dataclass(frozen=True)
 class Side:
-    """One side of an A/B: where its kernels/ package is and which commit it is."""
+    """One side of an A/B: the folder its suite is imported from, and which commit it is."""
 
     name: str
     kernels_root: str

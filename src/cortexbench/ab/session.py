@@ -22,6 +22,7 @@ from cortexbench.config import benchmark_settings, run_keys, split_run_key
 from cortexbench.environment import fingerprint, git_info
 from cortexbench.errors import UserError
 from cortexbench.measure.lock import exclusive_benchmark
+from cortexbench.measure.suite import Suite, resolve_suite
 from cortexbench.measure.worker_env import worker_environment
 from cortexbench.metrics.base import Settings, Sides
 from cortexbench.verdicts import Verdict
@@ -50,10 +51,11 @@ def run_ab(
     settings_ab = config["ab"]
     repo = repo_root(workdir)
     base_commit = resolve_commit(repo, base_ref)
-    inside = workdir.resolve().relative_to(repo.resolve())  # the project within the repository
+    suite = resolve_suite(config["suite"], workdir)
+    inside = suite_in_repository(suite, repo)  # the suite's root within the repository
     if head_ref is None:
-        head_commit, changed = git_info(workdir)["commit"], dirty_files(workdir)
-        head_kernels = workdir.resolve()
+        changed = dirty_files(workdir, under=str(suite.folder.resolve()))
+        head_commit, head_kernels = git_info(workdir)["commit"], suite.root.resolve()
     else:
         head_commit, changed = resolve_commit(repo, head_ref), []
         head_kernels = checkout(repo, head_commit) / inside
@@ -82,7 +84,7 @@ def run_ab(
         for key in keys:
             name, case = split_run_key(key)
             present = {
-                side: (Path(s.kernels_root) / "kernels" / f"{name}.py").is_file()
+                side: Suite(Path(s.kernels_root), suite.package).module_file(name) is not None
                 for side, s in sides.items()
             }
             if not all(present.values()):
@@ -110,6 +112,17 @@ def run_ab(
     )
     all_processes = pd.concat(processes, ignore_index=True) if processes else pd.DataFrame()
     return comparison, all_processes
+
+
+def suite_in_repository(suite: Suite, repo: Path) -> Path:
+    """Where the suite's root is within the repository: the A/B checks it out from the ref."""
+    try:
+        return suite.root.resolve().relative_to(repo.resolve())
+    except ValueError:
+        raise UserError(
+            f"config: 'suite': {suite.folder.resolve()} is outside the git repository {repo}; "
+            "the A/B checks the suite out from the ref, so it must be in the repository"
+        )
 
 
 def probe_rows(
@@ -305,14 +318,20 @@ def time_row(
 
 
 def presence_row(
-    key: str, case: str, present: Mapping[str, bool], settings_ab: Mapping[str, Any]
+    key: str,
+    case: str,
+    present: Mapping[str, bool],
+    settings_ab: Mapping[str, Any],
+    *,
+    new_reason: str = "the base ref has no such kernel: nothing to compare",
+    missing_reason: str | None = None,
 ) -> Row:
     """The row of a benchmark that only one side has."""
     if present["head"]:
-        verdict, reason = Verdict.NEW, "the base ref has no such kernel: nothing to compare"
+        verdict, reason = Verdict.NEW, new_reason
     else:
         verdict = Verdict.MISSING
-        reason = f"the working tree has no kernels/{split_run_key(key)[0]}.py"
+        reason = missing_reason or f"the working tree's suite has no module {split_run_key(key)[0]}"
     return _row(key, case, settings_ab, verdict=verdict, reason=reason)
 
 

@@ -21,6 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     add_config(parser)
+    parser.add_argument(
+        "--settings",
+        type=Path,
+        help="instead of --config: the baseline and history sections alone, as the workflow "
+        "writes them (results/settings/history.json)",
+    )
     parser.add_argument("--baseline-dir", type=Path, help="default: config baseline.directory")
     parser.add_argument("--baseline-name", help="default: config baseline.name")
     parser.add_argument(
@@ -56,7 +62,7 @@ def handle(args: argparse.Namespace) -> int:
     from cortexbench.results import write_table
     from cortexbench.store.versions import BaselineStore
 
-    config = optional_config(args.config)
+    config = _history_settings(args.settings) if args.settings else optional_config(args.config)
     settings = HistorySettings.from_config(config)
     store = BaselineStore.from_config(config, directory=args.baseline_dir, name=args.baseline_name)
     for out in (args.out, args.series_out):
@@ -102,3 +108,19 @@ def handle(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _history_settings(path: Path) -> dict:
+    """The sections the workflow wrote for history, completed with the schema's defaults."""
+    import json
+
+    from cortexbench.config import complete_config
+    from cortexbench.errors import UserError
+
+    try:
+        sections = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UserError(f"{path}: not the workflow's history settings ({error}); rerun snakemake")
+    if not isinstance(sections, dict):
+        raise UserError(f"{path}: not the workflow's history settings; rerun snakemake")
+    return complete_config({"benchmarks": {}, **sections})

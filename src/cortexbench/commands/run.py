@@ -12,11 +12,13 @@ from cortexbench.atomic import ensure_writable
 from cortexbench.commands import add_config
 from cortexbench.config import (
     benchmark_settings,
+    default_suite,
     load_config,
     run_key,
     split_run_key,
 )
 from cortexbench.errors import UserError
+from cortexbench.measure.suite import Suite, check_benchmark_modules, package_name, resolve_suite
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--kernels",
         type=Path,
         default=None,
-        help="folder holding the kernels/ package to measure (default: this folder)",
+        help="folder the suite's package is imported from (default: where config suite: says)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(handler=handle)
@@ -83,10 +85,9 @@ def handle(args: argparse.Namespace) -> int:
         name = resolve_name(benchmark, list(config["benchmarks"]))
         settings = benchmark_settings(config, name, case)
         settings["testbed"] = resolve_testbed(config, args.testbed)
-    kernels_root = args.kernels or Path.cwd()
-    if not (kernels_root / "kernels" / "__init__.py").is_file():
-        raise UserError(f"{kernels_root}: has no kernels/ package; pass --kernels DIR")
-    _check_kernel_exists(name, kernels_root)
+    suite = _suite(settings.get("suite") or default_suite(), args.kernels)
+    check_benchmark_modules(suite, [name])
+    kernels_root = suite.root
     out = args.out or paths.run_file(run_key(name, case))
     ensure_writable(out)
 
@@ -105,9 +106,11 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_kernel_exists(name: str, kernels_root: Path) -> None:
-    if not (kernels_root / "kernels" / f"{name}.py").is_file():
-        raise UserError(
-            f"benchmark '{name}' is configured but kernels/{name}.py does not exist; add the "
-            "kernel module or remove the config entry"
-        )
+def _suite(value: str, root: Path | None) -> Suite:
+    """The configured suite, or its package in ``root`` (--kernels DIR)."""
+    if root is None:
+        return resolve_suite(value)
+    suite = Suite(root, package_name(value))
+    if not (suite.folder / "__init__.py").is_file():
+        raise UserError(f"{root}: has no {suite.package}/ package; pass --kernels DIR")
+    return suite

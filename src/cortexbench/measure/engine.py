@@ -16,6 +16,7 @@ import pandas as pd
 
 from cortexbench import formatting as fmt
 from cortexbench import metrics
+from cortexbench.config import suite_package
 from cortexbench.environment import derived_testbed, git_info
 from cortexbench.measure.lock import exclusive_benchmark
 from cortexbench.measure.worker_env import recorded, worker_environment
@@ -44,6 +45,7 @@ def worker_spec(
         "min_sample_ns": settings.get("min_sample_ns"),
         "worker": index,
         "kernels_root": kernels_root,
+        "package": suite_package(settings),  # the suite's import name, in kernels_root
     }
 
 

@@ -64,7 +64,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
 
     started_at_ns = time.time_ns()
     root = spec.get("kernels_root") or str(Path.cwd())
-    bench = load_benchmark(root, spec["benchmark"], isolated=False)
+    bench = load_benchmark(root, spec["benchmark"], package=spec["package"], isolated=False)
     case = {**bench.default_case, **spec.get("case", {})}
     inputs = bench.make_inputs(spec["seed"], **case)
     subject = Subject(bench.name, bench.operation, inputs, bench.validate)
@@ -140,7 +140,8 @@ def measure_interleaved(spec: dict[str, Any]) -> dict[str, Any]:
     roots = spec["sides"]
     sides = list(roots)
     benches = {
-        side: load_benchmark(root, spec["benchmark"]) for side, root in spec["sides"].items()
+        side: load_benchmark(root, spec["benchmark"], package=spec["package"])
+        for side, root in spec["sides"].items()
     }
     cases = {
         side: {**bench.default_case, **spec.get("case", {})} for side, bench in benches.items()

@@ -41,7 +41,7 @@ import numpy as np
 
 from cortexbench import formatting as fmt
 from cortexbench.comparison import Row
-from cortexbench.measure.suite import PACKAGE
+from cortexbench.config import suite_package
 from cortexbench.metrics.base import (
     Metric,
     RelativeWording,
@@ -198,7 +198,7 @@ class CallgrindProbe:
                 "cache_geometry": list(CACHE_GEOMETRY),
                 "aslr": "off" if shutil.which("setarch") else "on",
                 "PYTHONMALLOC": "malloc",
-                "isolated": "an empty working folder and a copy of the kernels package",
+                "isolated": "an empty working folder and a copy of the suite's package",
             },
             "processes": processes,
             "started_at_ns": started,
@@ -233,9 +233,10 @@ class CallgrindProbe:
             folder, run_in, root = Path(tmp) / "out", Path(tmp) / "run", Path(tmp) / "root"
             for made in (folder, run_in):
                 made.mkdir()
+            package = suite_package(dict(settings))  # the suite's package alone
             shutil.copytree(
-                Path(kernels_root) / PACKAGE,
-                root / PACKAGE,
+                Path(kernels_root) / package,
+                root / package,
                 ignore=shutil.ignore_patterns("__pycache__"),
             )
             spec = {
@@ -244,6 +245,7 @@ class CallgrindProbe:
                 "case": settings.get("case", {}),
                 "seed": settings["seed"],
                 "kernels_root": str(root),
+                "package": package,
                 "ops": int(options.get("ops", 5)),
                 "warmup_ops": int(options.get("warmup_ops", 2)),
                 "helper": str(helper),
@@ -329,7 +331,9 @@ class CallgrindProbe:
         helper = ctypes.CDLL(spec["helper"])
         if not helper.cortexbench_on_valgrind():
             raise RuntimeError("the instruction counter runs only under valgrind")
-        bench = load_benchmark(spec["kernels_root"], spec["benchmark"], isolated=False)
+        bench = load_benchmark(
+            spec["kernels_root"], spec["benchmark"], package=spec["package"], isolated=False
+        )
         case = {**bench.default_case, **spec.get("case", {})}
         inputs = bench.make_inputs(spec["seed"], **case)
         warm_up([Subject(bench.name, bench.operation, inputs)], spec["warmup_ops"])

@@ -34,13 +34,16 @@ def measure_reruns(
     config: dict[str, Any], reruns: int, out_dir: Path, progress: Callable[[str], None]
 ) -> list[list[Run]]:
     """Run the whole suite ``reruns`` times; each rerun's files go to out_dir/run-NN/."""
+    from cortexbench.measure.suite import resolve_suite
+
+    root = str(resolve_suite(config["suite"]).root)
     suites = []
     for index in range(reruns):
         suite = []
         for name in sorted(config["benchmarks"]):
             path = out_dir / f"run-{index:02d}" / f"{name}.parquet"
             if not path.exists():  # a study interrupted midway resumes where it stopped
-                samples, meta = run_benchmark(benchmark_settings(config, name), kernels_root=".")
+                samples, meta = run_benchmark(benchmark_settings(config, name), kernels_root=root)
                 write_samples(path, samples, meta)
             suite.append(read_samples(path))
         suites.append(suite)
