@@ -45,6 +45,14 @@ TINY_CONFIG = {
 }
 
 
+def outside_pytest_environment(**extra: str) -> dict[str, str]:
+    """This environment without what the running pytest set for itself (its xdist worker's
+    name makes a pytest started inside a test turn pytest-benchmark off), plus ``extra``."""
+    own = ("PYTEST_XDIST_", "PYTEST_CURRENT_TEST")
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(own)}
+    return {**kept, **extra}
+
+
 def git(cwd: Path, *args: str) -> str:
     done = subprocess.run(
         ["git", *args],

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import pytest
 from cortexbench.cli import main
 from cortexbench.comparison import read_comparison
 from cortexbench.results import read_samples
+from tests.conftest import outside_pytest_environment
 
 CONFIG = "benchmarks:\n  native_kernel: {iterations: 4}\n"
 
@@ -57,7 +57,7 @@ def real_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One file of each tool that runs here, written by the tool."""
     folder = tmp_path_factory.mktemp("tools")
     (folder / "test_add.py").write_text(PYTEST_SUITE)
-    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    env = outside_pytest_environment(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
     subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
          "pytest_benchmark.plugin", "test_add.py", "--benchmark-json=pytest.json",

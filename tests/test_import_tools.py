@@ -14,7 +14,6 @@ skipped without them, a failure with CORTEXBENCH_REQUIRE_GOOGLE_BENCHMARK=1 (.ci
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -27,7 +26,7 @@ import pytest
 from cortexbench.comparison import read_comparison
 from cortexbench.measure.lock import exclusive_benchmark
 from cortexbench.results import read_samples
-from tests.conftest import cortexbench, require_engine
+from tests.conftest import cortexbench, outside_pytest_environment, require_engine
 
 SLOWDOWN = 1.3
 # Short enough that few operations are preempted on a loaded machine: the median is clean.
@@ -85,7 +84,7 @@ BENCHMARK_MAIN();
 
 def tool_env(work: int) -> dict[str, str]:
     # only the pytest-benchmark plugin: other plugins' start-up would dominate each process
-    return {**os.environ, "WORK_US": str(work), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    return outside_pytest_environment(WORK_US=str(work), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
 
 
 def run_tool(command: list[str], cwd: Path, work: int) -> None:
