@@ -117,12 +117,7 @@ class Browser:
             message["sessionId"] = session
         os.write(self._commands, json.dumps(message).encode() + b"\0")
         while True:
-            try:
-                reply = self._inbox.get(timeout=timeout_s or self.timeout_s)
-            except queue.Empty:
-                raise UserError(f"Chromium did not answer {method} in time")
-            if reply is None:
-                raise UserError(f"Chromium exited while answering {method}")
+            reply = self._next_message(f"the answer to {method}", timeout_s)
             if reply.get("id") == number:
                 if "error" in reply:
                     raise UserError(f"Chromium: {method}: {reply['error'].get('message')}")
@@ -134,13 +129,17 @@ class Browser:
         while not any(
             e.get("method") == method and e.get("sessionId") == session for e in self._events
         ):
-            try:
-                reply = self._inbox.get(timeout=timeout_s or self.timeout_s)
-            except queue.Empty:
-                raise UserError(f"Chromium: no {method} in time")
-            if reply is None:
-                raise UserError(f"Chromium exited while waiting for {method}")
-            self._events.append(reply)
+            self._events.append(self._next_message(method, timeout_s))
+
+    def _next_message(self, awaited: str, timeout_s: float | None) -> dict[str, Any]:
+        """The next message from Chromium; one-line errors when it is late or gone."""
+        try:
+            reply = self._inbox.get(timeout=timeout_s or self.timeout_s)
+        except queue.Empty:
+            raise UserError(f"Chromium: no {awaited} in time")
+        if reply is None:
+            raise UserError(f"Chromium exited while waiting for {awaited}")
+        return reply
 
     def events(self, session: str) -> list[dict[str, Any]]:
         return [e for e in self._events if e.get("sessionId") == session]
